@@ -1,0 +1,72 @@
+//! Golden cases: request rows and the answers the in-process model gives for them, stored under
+//! `fixtures/golden/` and replayed against every build of the service. Values are compared bit
+//! for bit: JSON floats here print the shortest form that parses back to the same `f64`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Model;
+use crate::rows::{InputError, Rows};
+
+/// One model's golden cases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenFile {
+    /// The model's name.
+    pub model: String,
+    /// The artifact the answers were computed with.
+    pub artifact_sha256: String,
+    pub cases: Vec<Case>,
+}
+
+/// A batch of rows, as a client sends it, and the expected answer per row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    pub instances: Vec<Vec<f64>>,
+    pub predictions: Vec<Expected>,
+}
+
+/// The expected answer for one row: its label and a probability per class label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    pub label: String,
+    pub probabilities: BTreeMap<String, f64>,
+}
+
+impl Case {
+    /// Computes a case's answers with `model`.
+    pub fn compute(model: &Model, name: &str, instances: Vec<Vec<f64>>) -> Result<Case, CaseError> {
+        let rows = Rows::from_rows(&instances, model.features())?;
+        let predictions = model
+            .predict(&rows)?
+            .into_iter()
+            .map(|p| Expected {
+                label: model.classes()[p.class].clone(),
+                probabilities: model
+                    .classes()
+                    .iter()
+                    .cloned()
+                    .zip(p.probabilities)
+                    .collect(),
+            })
+            .collect();
+        Ok(Case {
+            name: name.to_owned(),
+            instances,
+            predictions,
+        })
+    }
+}
+
+/// Why a golden case could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Predict(#[from] crate::model::PredictError),
+}

@@ -1,0 +1,10 @@
+//! The server library's integration tests, one binary with a module per concern.
+
+// A failed unwrap is how a test helper reports a broken fixture.
+#![allow(clippy::unwrap_used)]
+
+mod artifact;
+mod golden;
+mod prediction;
+mod training;
+mod util;
