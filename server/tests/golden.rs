@@ -1,7 +1,7 @@
 //! Golden cases in `fixtures/golden/` reproduce exactly. `UPDATE_GOLDEN=1 cargo test` rewrites
 //! them from the committed artifacts; review the diff before committing it.
 
-use server::golden::{Case, GoldenFile};
+use server::fixtures::{Case, GoldenFile};
 use server::train;
 
 use crate::util::{assert_same_bits, fixtures, reference_artifacts};

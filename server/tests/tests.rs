@@ -5,6 +5,8 @@
 
 mod artifact;
 mod golden;
+mod http;
 mod prediction;
+mod socket;
 mod training;
 mod util;

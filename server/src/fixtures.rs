@@ -1,6 +1,9 @@
-//! Golden cases: request rows and the answers the in-process model gives for them, stored under
-//! `fixtures/golden/` and replayed against every build of the service. Values are compared bit
-//! for bit: JSON floats here print the shortest form that parses back to the same `f64`.
+//! The fixture formats that the tests and the harness replay against every build of the service.
+//!
+//! Golden cases (`fixtures/golden/`) are request rows and the answers the in-process model gives
+//! for them, compared bit for bit: JSON floats here print the shortest form that parses back to
+//! the same `f64`. Bad inputs (`fixtures/bad-inputs.json`) are requests and the status and error
+//! each must get.
 
 use std::collections::BTreeMap;
 
@@ -69,4 +72,31 @@ pub enum CaseError {
     Input(#[from] InputError),
     #[error(transparent)]
     Predict(#[from] crate::model::PredictError),
+}
+
+/// Requests the service must refuse, for one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BadInputs {
+    /// The model the requests are written for.
+    pub model: String,
+    pub cases: Vec<BadInput>,
+}
+
+/// One request and the answer it must get.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BadInput {
+    pub name: String,
+    pub method: String,
+    pub path: String,
+    /// The Content-Type header to send; none when absent.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// The body to send; none when absent.
+    #[serde(default)]
+    pub body: Option<String>,
+    pub status: u16,
+    /// Text the `error` message must contain.
+    pub error_contains: String,
 }

@@ -1,0 +1,221 @@
+//! Configuration from the environment, validated once at start-up.
+//!
+//! Variables are read raw and checked into a [`Config`]; a bad value stops start-up with a line
+//! naming the variable, the value and what was expected. An empty value counts as unset.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use thiserror::Error;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `key=value` text, for people.
+    Text,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}
+
+/// The service's validated settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `HOST`: the address to listen on.
+    pub host: IpAddr,
+    /// `PORT`: the port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// `MODEL_PATH`: an artifact file replacing the embedded default.
+    pub model_path: Option<PathBuf>,
+    /// `WORKERS`: threads handling requests.
+    pub workers: usize,
+    /// `MAX_BODY_BYTES`: larger request bodies are refused unread.
+    pub max_body_bytes: usize,
+    /// `MAX_BATCH_ROWS`: larger batches are refused.
+    pub max_batch_rows: usize,
+    /// `LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+/// A variable whose value could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{var}={value:?} is invalid: expected {expected}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            host: IpAddr::from([0, 0, 0, 0]),
+            port: 8000,
+            model_path: None,
+            workers: default_workers(),
+            max_body_bytes: 2 * 1024 * 1024,
+            max_batch_rows: 1000,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+/// Four threads per core: a request is short CPU work, but a slow client holds its thread
+/// while its body arrives.
+fn default_workers() -> usize {
+    4 * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `var`, so tests need not touch the process environment.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name| var(name).filter(|v| !v.trim().is_empty());
+        let mut config = Config::default();
+        if let Some(v) = get("HOST") {
+            config.host = parse(&v, "HOST", "an IP address such as 0.0.0.0 or ::")?;
+        }
+        if let Some(v) = get("PORT") {
+            config.port = parse(&v, "PORT", "a port number from 0 to 65535")?;
+        }
+        config.model_path = get("MODEL_PATH").map(PathBuf::from);
+        if let Some(v) = get("WORKERS") {
+            config.workers = positive(&v, "WORKERS", "a thread count from 1 to 1024", 1024)?;
+        }
+        if let Some(v) = get("MAX_BODY_BYTES") {
+            config.max_body_bytes = positive(
+                &v,
+                "MAX_BODY_BYTES",
+                "a byte count of at least 1",
+                usize::MAX,
+            )?;
+        }
+        if let Some(v) = get("MAX_BATCH_ROWS") {
+            config.max_batch_rows = positive(
+                &v,
+                "MAX_BATCH_ROWS",
+                "a row count of at least 1",
+                usize::MAX,
+            )?;
+        }
+        if let Some(v) = get("LOG_FORMAT") {
+            config.log_format = match v.trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(invalid("LOG_FORMAT", &v, "text or json")),
+            };
+        }
+        Ok(config)
+    }
+}
+
+fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigError {
+    ConfigError {
+        var,
+        value: value.to_owned(),
+        expected,
+    }
+}
+
+fn parse<T: FromStr>(
+    value: &str,
+    var: &'static str,
+    expected: &'static str,
+) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| invalid(var, value, expected))
+}
+
+fn positive(
+    value: &str,
+    var: &'static str,
+    expected: &'static str,
+    max: usize,
+) -> Result<usize, ConfigError> {
+    match parse::<usize>(value, var, expected)? {
+        n if (1..=max).contains(&n) => Ok(n),
+        _ => Err(invalid(var, value, expected)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.port, 8000);
+        assert_eq!(c.host.to_string(), "0.0.0.0");
+        assert_eq!(c.model_path, None);
+        assert!(c.workers >= 4);
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn reads_every_variable() {
+        let c = config(&[
+            ("HOST", "127.0.0.1"),
+            ("PORT", "9000"),
+            ("MODEL_PATH", "/models/iris.json"),
+            ("WORKERS", "3"),
+            ("MAX_BODY_BYTES", "1024"),
+            ("MAX_BATCH_ROWS", "10"),
+            ("LOG_FORMAT", "json"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c,
+            Config {
+                host: IpAddr::from([127, 0, 0, 1]),
+                port: 9000,
+                model_path: Some("/models/iris.json".into()),
+                workers: 3,
+                max_body_bytes: 1024,
+                max_batch_rows: 10,
+                log_format: LogFormat::Json,
+            }
+        );
+    }
+
+    #[test]
+    fn an_empty_value_counts_as_unset() {
+        assert_eq!(config(&[("PORT", ""), ("MODEL_PATH", " ")]), config(&[]));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("HOST", "localhost"),
+            ("PORT", "80000"),
+            ("PORT", "eighty"),
+            ("WORKERS", "0"),
+            ("WORKERS", "-2"),
+            ("MAX_BODY_BYTES", "0"),
+            ("MAX_BATCH_ROWS", "1.5"),
+            ("LOG_FORMAT", "xml"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("{var}={value:?} is invalid")),
+                "{err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,271 @@
+//! The service over real sockets on 127.0.0.1: keep-alive, concurrency, the body limit, and a
+//! clean SIGTERM with a request in flight.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value, json};
+use server::{App, Artifact, Limits, Rows, Service};
+
+use crate::util::{assert_same_bits, read_response};
+
+const ONES: [f64; 11] = [1.0; 11];
+
+const LIMITS: Limits = Limits {
+    max_body_bytes: 16 * 1024,
+    max_batch_rows: 100,
+};
+
+fn start() -> Service {
+    let app = App::new(Artifact::embedded().unwrap(), LIMITS, SystemTime::now());
+    Service::start(Arc::new(app), "127.0.0.1:0".parse().unwrap(), 8).unwrap()
+}
+
+fn connect(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let reader = BufReader::new(stream.try_clone().unwrap());
+    (stream, reader)
+}
+
+fn post_head(path: &str, length: usize) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    )
+}
+
+#[test]
+fn keep_alive_serves_many_requests_on_one_connection() {
+    let service = start();
+    let (mut stream, mut reader) = connect(service.addr());
+    let body = json!({"instances": [ONES]}).to_string();
+    for _ in 0..5 {
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            read_response(&mut reader).unwrap(),
+            (200, r#"{"status":"ok"}"#.to_owned())
+        );
+        stream
+            .write_all(post_head("/predict", body.len()).as_bytes())
+            .unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        assert_eq!(read_response(&mut reader).unwrap().0, 200);
+    }
+}
+
+/// A small deterministic generator, so that a failure can be replayed.
+fn rows(seed: u64, n: usize) -> Vec<Vec<f64>> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            (0..11)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 40.0
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_clients_each_get_the_in_process_answer() {
+    let service = start();
+    let url = format!("http://{}", service.addr());
+    let model = Artifact::embedded().unwrap().model().clone();
+    let classes = model.classes().to_vec();
+    std::thread::scope(|scope| {
+        for client in 0..16u64 {
+            let (url, model, classes) = (&url, &model, &classes);
+            scope.spawn(move || {
+                let http = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
+                for request in 0..20u64 {
+                    let batch = rows(client * 1000 + request, 1 + (request as usize % 7));
+                    let v2 = request % 2 == 0;
+                    let response: Value = if v2 {
+                        let body = json!({"inputs": [{"name": "x", "shape": [batch.len(), 11], "datatype": "FP64", "data": batch}]});
+                        http.post(format!("{url}/v2/models/wine-quality/infer")).json(&body).send().unwrap().json().unwrap()
+                    } else {
+                        http.post(format!("{url}/predict")).json(&json!({"instances": batch})).send().unwrap().json().unwrap()
+                    };
+                    let expected = model.predict(&Rows::from_rows(&batch, model.features()).unwrap()).unwrap();
+                    for (i, want) in expected.iter().enumerate() {
+                        let got: Vec<f64> = if v2 {
+                            let data = response["outputs"][1]["data"].as_array().unwrap();
+                            data[i * 2..i * 2 + 2].iter().map(|v| v.as_f64().unwrap()).collect()
+                        } else {
+                            classes.iter().map(|c| response["predictions"][i]["probabilities"][c].as_f64().unwrap()).collect()
+                        };
+                        assert_same_bits(&format!("client {client} request {request} row {i}"), &want.probabilities, &got);
+                    }
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_declared_oversized_body_is_refused_before_it_is_sent() {
+    let service = start();
+    let (mut stream, mut reader) = connect(service.addr());
+    stream
+        .write_all(post_head("/predict", 1 << 30).as_bytes())
+        .unwrap();
+    let (status, body) = read_response(&mut reader).unwrap();
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body.contains("larger than the limit of 16384 bytes"),
+        "{body}"
+    );
+}
+
+#[test]
+fn an_oversized_chunked_body_is_refused_without_reading_it_all() {
+    let service = start();
+    let (mut stream, mut reader) = connect(service.addr());
+    stream
+        .write_all(b"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .unwrap();
+    let chunk = format!("{:x}\r\n{}\r\n", 4096, " ".repeat(4096));
+    for _ in 0..5 {
+        stream.write_all(chunk.as_bytes()).unwrap();
+    }
+    let (status, _) = read_response(&mut reader).unwrap();
+    assert_eq!(status, 413);
+    let mut health = TcpStream::connect(service.addr()).unwrap();
+    health
+        .write_all(b"GET /health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut BufReader::new(health)).unwrap().0, 200);
+}
+
+/// The real binary: start, take a request whose body is still arriving, receive SIGTERM,
+/// refuse new work, finish the request, exit 0.
+#[test]
+fn sigterm_lets_the_in_flight_request_finish_then_exits_zero() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    log.read_line(&mut line).unwrap();
+    let listening: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(listening["message"], "listening", "{line}");
+    assert!(listening["startup_ms"].as_f64().unwrap() > 0.0);
+    let addr: SocketAddr = listening["addr"].as_str().unwrap().parse().unwrap();
+
+    // Over 1 KiB, so the server hands the request to a worker before the body has arrived
+    // (smaller bodies are read in full first).
+    let body = json!({"instances": vec![ONES; 40]}).to_string();
+    assert!(body.len() > 1024);
+    let (mut stream, mut reader) = connect(addr);
+    stream
+        .write_all(post_head("/predict", body.len()).as_bytes())
+        .unwrap();
+    stream.write_all(&body.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let signalled = Instant::now();
+    std::thread::sleep(Duration::from_millis(200));
+
+    // Draining: new work is refused while the request in flight is still open.
+    let mut probe = TcpStream::connect(addr).unwrap();
+    probe
+        .write_all(b"GET /ready HTTP/1.1\r\nHost: test\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut BufReader::new(probe)).unwrap().0, 503);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
+
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
+    let (status, answer) = read_response(&mut reader).unwrap();
+    assert_eq!(status, 200, "{answer}");
+
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(exit.code(), Some(0));
+    let rest: Vec<String> = log.lines().map(Result::unwrap).collect();
+    assert!(
+        rest.iter()
+            .any(|l| l.contains(r#""message":"stopped","drained":true"#)),
+        "{rest:?}"
+    );
+}
+
+#[test]
+fn bad_configuration_stops_start_up_with_one_line() {
+    for (var, value, expected) in [
+        (
+            "PORT",
+            "http",
+            "server: PORT=\"http\" is invalid: expected a port number from 0 to 65535\n",
+        ),
+        (
+            "MODEL_PATH",
+            "/no/such/model.json",
+            "server: /no/such/model.json: cannot read the artifact: No such file or directory (os error 2)\n",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_server"))
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        assert_eq!(String::from_utf8_lossy(&output.stderr), expected);
+    }
+}
+
+#[test]
+fn healthcheck_reports_readiness_by_exit_code() {
+    let service = start();
+    let port = service.addr().port().to_string();
+    let healthy = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("healthcheck")
+        .env("PORT", &port)
+        .output()
+        .unwrap();
+    assert_eq!(
+        healthy.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+    service.app().begin_shutdown();
+    let stopping = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("healthcheck")
+        .env("PORT", &port)
+        .output()
+        .unwrap();
+    assert_eq!(stopping.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&stopping.stderr).contains("503"));
+}
