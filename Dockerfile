@@ -1,0 +1,51 @@
+# The ml-inference-app image: one static server binary and the default artifact on scratch.
+#
+# BINARY chooses where the binary comes from:
+#   builder  (default) compile it here, in the pinned official Rust image (needs a registry);
+#   prebuilt copy target/x86_64-unknown-linux-gnu/release/server from the build context, built
+#            on the host with -C target-feature=+crt-static (pulls nothing; see README).
+# BuildKit builds only the stages the final one needs. The legacy builder builds every stage
+# up to the target, so the offline path is also a target of its own, `prebuilt-image`, placed
+# before the builder stage.
+#
+# No `# syntax=` line: it would make BuildKit pull a frontend image.
+
+ARG BINARY=builder
+ARG RUST_IMAGE=docker.io/library/rust:1.95.0-slim-bookworm
+
+# The metadata every variant of the image carries.
+FROM scratch AS runtime
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=1970-01-01T00:00:00Z
+LABEL org.opencontainers.image.title="ml-inference-app" \
+      org.opencontainers.image.description="Logistic-regression inference over HTTP: a simple JSON API and the Open Inference Protocol (V2)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="MIT OR Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/ml-inference-app/ml-inference-app"
+COPY fixtures/models/wine-quality.json /wine-quality.json
+USER 65532:65532
+EXPOSE 8000
+HEALTHCHECK --interval=5s --timeout=2s --start-period=5s --retries=3 CMD ["/server", "healthcheck"]
+ENTRYPOINT ["/server"]
+
+# Offline: the host-built static binary.
+FROM runtime AS prebuilt-image
+COPY target/x86_64-unknown-linux-gnu/release/server /server
+
+FROM ${RUST_IMAGE} AS builder
+WORKDIR /src
+COPY . .
+RUN RUSTFLAGS="-C target-feature=+crt-static --remap-path-prefix=/src=/src" \
+    cargo build --locked --release -p server --bin server --target x86_64-unknown-linux-gnu \
+ && cp target/x86_64-unknown-linux-gnu/release/server /server
+
+FROM prebuilt-image AS prebuilt
+
+FROM ${BINARY} AS binary
+
+# Default target: the binary from whichever source BINARY names.
+FROM runtime AS image
+COPY --from=binary /server /server
