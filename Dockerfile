@@ -38,7 +38,9 @@ COPY target/x86_64-unknown-linux-gnu/release/server /server
 FROM ${RUST_IMAGE} AS builder
 WORKDIR /src
 COPY . .
-RUN RUSTFLAGS="-C target-feature=+crt-static --remap-path-prefix=/src=/src" \
+# Paths are remapped as the harness remaps them on the host: the binary does not depend on
+# where it was built.
+RUN RUSTFLAGS="-C target-feature=+crt-static --remap-path-prefix=/usr/local/cargo=/cargo" \
     cargo build --locked --release -p server --bin server --target x86_64-unknown-linux-gnu \
  && cp target/x86_64-unknown-linux-gnu/release/server /server
 

@@ -1,0 +1,187 @@
+//! The image itself: small, non-root, documented metadata, nothing but the binary and the
+//! artifact, a HEALTHCHECK that reaches healthy, and reproducible builds.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::checks::{Figure, Passed, Verdict, ensure, why};
+use crate::docker::Docker;
+use crate::image::{self, BuildOptions, Built};
+
+/// The largest image the project accepts.
+pub const MAX_IMAGE_BYTES: i64 = 5_000_000;
+
+/// The labels every image carries.
+pub const LABELS: [&str; 7] = [
+    "org.opencontainers.image.title",
+    "org.opencontainers.image.description",
+    "org.opencontainers.image.version",
+    "org.opencontainers.image.revision",
+    "org.opencontainers.image.created",
+    "org.opencontainers.image.licenses",
+    "org.opencontainers.image.source",
+];
+
+/// Size, user, ports, entrypoint, healthcheck and labels.
+pub fn metadata(docker: &Docker, reference: &str) -> Verdict {
+    let inspect = docker
+        .inspect_image(reference)
+        .map_err(why)?
+        .ok_or("no such image")?;
+    let size = inspect.size.unwrap_or(i64::MAX);
+    ensure!(
+        size < MAX_IMAGE_BYTES,
+        "the image is {size} bytes, over {MAX_IMAGE_BYTES}"
+    );
+    let config = inspect.config.ok_or("the image has no config")?;
+
+    let user = config.user.unwrap_or_default();
+    let numeric = !user.is_empty() && user.split(':').all(|p| p.parse::<u32>().is_ok());
+    ensure!(numeric, "USER {user:?} is not numeric");
+    ensure!(!user.split(':').any(|p| p == "0"), "USER {user:?} is root");
+
+    let ports: Vec<String> = config
+        .exposed_ports
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    ensure!(ports == ["8000/tcp"], "exposed ports {ports:?}");
+    let entrypoint = config.entrypoint.unwrap_or_default();
+    ensure!(
+        entrypoint == ["/server"],
+        "entrypoint {entrypoint:?} is not exec-form [\"/server\"]"
+    );
+    ensure!(
+        config.cmd.unwrap_or_default().is_empty(),
+        "the image has a CMD"
+    );
+    let test = config.healthcheck.and_then(|h| h.test).unwrap_or_default();
+    ensure!(
+        test == ["CMD", "/server", "healthcheck"],
+        "healthcheck {test:?}"
+    );
+
+    let labels = config.labels.unwrap_or_default();
+    let missing: Vec<&str> = LABELS
+        .iter()
+        .copied()
+        .filter(|l| labels.get(*l).is_none_or(String::is_empty))
+        .collect();
+    ensure!(missing.is_empty(), "labels missing: {missing:?}");
+    Ok(Passed::new(format!(
+        "{size} bytes, USER {user}, EXPOSE 8000, exec-form ENTRYPOINT, HEALTHCHECK, {} OCI labels",
+        LABELS.len()
+    ))
+    .with(Figure::new("image size", size as f64 / 1e6, "MB")))
+}
+
+/// The files in the image's layers: exactly the binary and the artifact, so no shell.
+pub fn contents(docker: &Docker, reference: &str) -> Verdict {
+    let saved = docker.save(reference).map_err(why)?;
+    let mut files = BTreeSet::new();
+    let mut archive = tar::Archive::new(saved.as_slice());
+    for entry in archive.entries().map_err(why)? {
+        let mut entry = entry.map_err(why)?;
+        let path = entry.path().map_err(why)?.display().to_string();
+        if !path.ends_with("layer.tar") {
+            continue;
+        }
+        let mut layer = Vec::new();
+        entry.read_to_end(&mut layer).map_err(why)?;
+        for file in tar::Archive::new(layer.as_slice()).entries().map_err(why)? {
+            files.insert(
+                file.map_err(why)?
+                    .path()
+                    .map_err(why)?
+                    .display()
+                    .to_string(),
+            );
+        }
+    }
+    let expected: BTreeSet<String> = ["server", "wine-quality.json"].map(String::from).into();
+    ensure!(
+        files == expected,
+        "the image holds {files:?}, expected only {expected:?}"
+    );
+    Ok(Passed::new(
+        "the layers hold /server and /wine-quality.json only: no shell, no package manager",
+    ))
+}
+
+/// The container's own HEALTHCHECK (the binary probing `/ready`) reaches `healthy`.
+pub fn healthy(docker: &Docker, container_id: &str, within: Duration) -> Verdict {
+    let started = Instant::now();
+    loop {
+        let state = docker.inspect_container(container_id).map_err(why)?.state;
+        let health = state.and_then(|s| s.health).and_then(|h| h.status);
+        let status = health.map(|s| s.to_string()).unwrap_or_default();
+        if status == "healthy" {
+            return Ok(Passed::new("Docker reports the container healthy")
+                .with(Figure::millis("time to healthy", started.elapsed())));
+        }
+        ensure!(
+            status != "unhealthy",
+            "Docker reports the container unhealthy"
+        );
+        ensure!(
+            started.elapsed() < within,
+            "not healthy within {within:?} (status {status:?})"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A second build of the same sources, without cache and under another tag, gives the same
+/// layers, `Created` time and image ID as `built`.
+pub fn reproducible(docker: &Docker, root: &Path, built: &Built) -> Verdict {
+    let again = image::build(
+        docker,
+        root,
+        &BuildOptions {
+            tag: Some("reproducibility-check".into()),
+            no_cache: true,
+        },
+    )
+    .map_err(why)?;
+    let first = docker
+        .inspect_image(&built.reference)
+        .map_err(why)?
+        .ok_or("first image gone")?;
+    let second = docker
+        .inspect_image(&again.reference)
+        .map_err(why)?
+        .ok_or("second image gone")?;
+    let _ = docker.remove_image(&again.reference);
+    let layers = |i: &crate::docker::ImageInspect| {
+        i.root_fs
+            .as_ref()
+            .and_then(|r| r.layers.clone())
+            .unwrap_or_default()
+    };
+    ensure!(
+        layers(&first) == layers(&second),
+        "layers differ: {:?} vs {:?}",
+        layers(&first),
+        layers(&second)
+    );
+    ensure!(
+        first.created == second.created,
+        "Created differs: {:?} vs {:?}",
+        first.created,
+        second.created
+    );
+    ensure!(
+        first.id == second.id,
+        "image IDs differ: {:?} vs {:?}",
+        first.id,
+        second.id
+    );
+    Ok(Passed::new(format!(
+        "a clean rebuild gives the same {} layers, Created {} and ID {}",
+        layers(&first).len(),
+        first.created.map(|c| c.to_string()).unwrap_or_default(),
+        first.id.unwrap_or_default()
+    )))
+}

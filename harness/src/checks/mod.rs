@@ -1,0 +1,125 @@
+//! The checks: each one runs against a running service (or the image, or the engine) and
+//! returns a [`Check`] with its verdict, a one-line detail and any figures it measured.
+
+pub mod bad_input;
+pub mod cold_start;
+pub mod endpoints;
+pub mod image;
+pub mod lifecycle;
+pub mod parity;
+
+use serde::Serialize;
+
+/// A check's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// Not applicable to this target (e.g. image checks against a bare URL). Never a pass.
+    NotRun,
+}
+
+/// A measured figure, reported beside the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figure {
+    pub name: String,
+    pub value: f64,
+    pub unit: &'static str,
+}
+
+impl Figure {
+    pub fn new(name: impl Into<String>, value: f64, unit: &'static str) -> Figure {
+        Figure {
+            name: name.into(),
+            value,
+            unit,
+        }
+    }
+
+    pub fn millis(name: impl Into<String>, d: std::time::Duration) -> Figure {
+        Figure::new(name, d.as_secs_f64() * 1e3, "ms")
+    }
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub detail: String,
+    pub figures: Vec<Figure>,
+}
+
+/// What a passing check reports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Passed {
+    pub detail: String,
+    pub figures: Vec<Figure>,
+}
+
+impl Passed {
+    pub fn new(detail: impl Into<String>) -> Passed {
+        Passed {
+            detail: detail.into(),
+            figures: vec![],
+        }
+    }
+
+    pub fn with(mut self, figure: Figure) -> Passed {
+        self.figures.push(figure);
+        self
+    }
+}
+
+/// A check body's outcome: passed, or why not.
+pub type Verdict = Result<Passed, String>;
+
+impl Check {
+    /// Names a verdict.
+    pub fn from(name: &str, verdict: Verdict) -> Check {
+        match verdict {
+            Ok(passed) => Check {
+                name: name.to_owned(),
+                status: Status::Pass,
+                detail: passed.detail,
+                figures: passed.figures,
+            },
+            Err(why) => Check {
+                name: name.to_owned(),
+                status: Status::Fail,
+                detail: why,
+                figures: vec![],
+            },
+        }
+    }
+
+    /// A check that does not apply to this target.
+    pub fn not_run(name: &str, why: &str) -> Check {
+        Check {
+            name: name.to_owned(),
+            status: Status::NotRun,
+            detail: why.to_owned(),
+            figures: vec![],
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.status == Status::Pass
+    }
+}
+
+/// Fails the check with a formatted reason when `cond` is false.
+macro_rules! ensure {
+    ($cond:expr, $($why:tt)+) => {
+        if !$cond {
+            return Err(format!($($why)+));
+        }
+    };
+}
+pub(crate) use ensure;
+
+/// Turns any displayable error into a failure reason.
+pub(crate) fn why(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}

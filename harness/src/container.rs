@@ -1,0 +1,170 @@
+//! Containers of the image: started through testcontainers, timed from start to the first 200
+//! on `/ready`, reached over HTTP on a published port, stopped and restarted.
+
+use std::time::{Duration, Instant};
+
+use testcontainers::core::{ContainerPort, WaitFor};
+use testcontainers::runners::SyncRunner;
+use testcontainers::{Container, GenericImage, ImageExt};
+
+use crate::client::Client;
+use crate::error::HarnessError;
+
+/// The port the service listens on inside the container.
+pub const PORT: ContainerPort = ContainerPort::Tcp(8000);
+
+/// How to run a container.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Environment variables for the server.
+    pub env: Vec<(String, String)>,
+    /// Files to place in the container before it starts: (path inside, bytes).
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Arguments instead of the image's default (none).
+    pub cmd: Option<Vec<String>>,
+    /// How long the service may take to answer 200 on `/ready`.
+    pub ready_within: Option<Duration>,
+}
+
+impl Launch {
+    /// Serve another artifact: copy it in and point `MODEL_PATH` at it.
+    pub fn with_artifact(mut self, file_name: &str, bytes: Vec<u8>) -> Launch {
+        let path = format!("/models/{file_name}");
+        self.env.push(("MODEL_PATH".into(), path.clone()));
+        self.files.push((path, bytes));
+        self
+    }
+}
+
+/// A running container of the image and the way to reach it.
+#[derive(Debug)]
+pub struct Running {
+    pub container: Container<GenericImage>,
+    pub client: Client,
+    /// From asking Docker to start the container to the first 200 on `/ready`.
+    pub cold_start: Duration,
+}
+
+/// Splits `name:tag`.
+fn split_reference(reference: &str) -> (&str, &str) {
+    reference.rsplit_once(':').unwrap_or((reference, "latest"))
+}
+
+fn request(reference: &str, launch: &Launch) -> testcontainers::ContainerRequest<GenericImage> {
+    let (name, tag) = split_reference(reference);
+    let mut request = GenericImage::new(name, tag)
+        .with_exposed_port(PORT)
+        .with_wait_for(WaitFor::Nothing)
+        .with_env_var("LOG_FORMAT", "json");
+    for (key, value) in &launch.env {
+        request = request.with_env_var(key, value);
+    }
+    for (path, bytes) in &launch.files {
+        request = request.with_copy_to(path.as_str(), bytes.clone());
+    }
+    if let Some(cmd) = &launch.cmd {
+        request = request.with_cmd(cmd);
+    }
+    request
+}
+
+/// Starts a container and waits for it to be ready.
+pub fn start(reference: &str, launch: &Launch) -> Result<Running, HarnessError> {
+    let fail = |cause: &dyn ToString| HarnessError::Container {
+        image: reference.to_owned(),
+        cause: cause.to_string(),
+    };
+    let started = Instant::now();
+    let container = request(reference, launch).start().map_err(|e| fail(&e))?;
+    let within = launch.ready_within.unwrap_or(Duration::from_secs(30));
+    let client = client_for(&container)
+        .map_err(|e| e.to_string())
+        .and_then(|client| {
+            wait_ready_or_exit(&container, &client, started, within).map(|()| client)
+        })
+        .map_err(|e| fail(&format!("{e}{}", diagnose(&container))))?;
+    Ok(Running {
+        container,
+        client,
+        cold_start: started.elapsed(),
+    })
+}
+
+/// The exit code and output of a container that did not come up, for the error message.
+fn diagnose(container: &Container<GenericImage>) -> String {
+    let text = |bytes: Result<Vec<u8>, _>| {
+        bytes
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+            .unwrap_or_default()
+    };
+    let code = container.exit_code().ok().flatten();
+    let stderr = text(container.stderr_to_vec());
+    let stdout = text(container.stdout_to_vec());
+    format!("; exit code {code:?}; stderr: {stderr:?}; stdout: {stdout:?}")
+}
+
+/// A client for the container's published port on the loopback address.
+pub fn client_for(
+    container: &Container<GenericImage>,
+) -> Result<Client, testcontainers::TestcontainersError> {
+    let port = container.get_host_port_ipv4(PORT)?;
+    Ok(Client::new(format!("http://127.0.0.1:{port}")))
+}
+
+/// Like [`wait_ready`], but gives up at once when the container has exited.
+fn wait_ready_or_exit(
+    container: &Container<GenericImage>,
+    client: &Client,
+    since: Instant,
+    within: Duration,
+) -> Result<(), String> {
+    let mut last = String::from("no answer yet");
+    while since.elapsed() < within {
+        match wait_ready(client, Instant::now(), Duration::from_millis(100)) {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+        if let Ok(Some(_)) = container.exit_code() {
+            return Err("the container exited".into());
+        }
+    }
+    Err(format!("not ready within {within:?}: {last}"))
+}
+
+/// Polls `/ready` until it answers 200, or `within` has passed since `since`.
+pub fn wait_ready(client: &Client, since: Instant, within: Duration) -> Result<(), String> {
+    let mut last = String::from("no answer yet");
+    while since.elapsed() < within {
+        match client.get("/ready") {
+            Ok(answer) if answer.status == 200 => return Ok(()),
+            Ok(answer) => last = format!("/ready answered {}", answer.status),
+            Err(e) => last = e.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Err(format!("not ready within {within:?}: {last}"))
+}
+
+/// The baseline for cold start: the same image started with `--version`, which prints and
+/// exits at once. Returns the time from asking Docker to start it until it has exited.
+pub fn bare_start(reference: &str) -> Result<Duration, HarnessError> {
+    let fail = |cause: &dyn ToString| HarnessError::Container {
+        image: reference.to_owned(),
+        cause: cause.to_string(),
+    };
+    let launch = Launch {
+        cmd: Some(vec!["--version".into()]),
+        ..Launch::default()
+    };
+    let started = Instant::now();
+    let container = request(reference, &launch).start().map_err(|e| fail(&e))?;
+    loop {
+        if container.exit_code().map_err(|e| fail(&e))?.is_some() {
+            return Ok(started.elapsed());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(fail(&"`--version` did not exit within 30 s"));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

@@ -1,0 +1,138 @@
+//! `harness`: the checks, the image build and (soon) the benchmarks, from the command line.
+//!
+//! - `harness check [--image REF | --url URL]` — build the image (or take an existing one, or a
+//!   running service) and run every check; a table on stdout, a JSON report, and the GitHub job
+//!   summary when `GITHUB_STEP_SUMMARY` is set. Exit 1 when a check fails.
+//! - `harness image [--tag TAG] [--no-cache]` — build the image reproducibly, offline.
+//! - `harness pin-created REF` — pin a built image's `created` times to the last commit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use harness::docker::Docker;
+use harness::image::{self, BuildOptions, Provenance};
+use harness::report::Report;
+use harness::suite::{self, Options, Target};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "harness",
+    version,
+    about = "Builds, runs and proves the ml-inference-app image"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every check and report.
+    Check {
+        /// Check this existing image instead of building one.
+        #[arg(long, conflicts_with = "url")]
+        image: Option<String>,
+        /// Check a running service at this base URL (HTTP checks only).
+        #[arg(long)]
+        url: Option<String>,
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "target/harness/check.json")]
+        report: PathBuf,
+        /// Container starts measured for cold start.
+        #[arg(long, default_value_t = 5)]
+        cold_starts: usize,
+        /// Fail the cold-start check when its p95 exceeds this many milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        cold_start_budget_ms: u64,
+        /// Random batches per model for the parity check.
+        #[arg(long, default_value_t = 128)]
+        random_cases: u32,
+        /// Seed of the random batches.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Build the image from the Dockerfile with the host-built static binary, pulling nothing.
+    Image {
+        /// The tag; by default a hash of the image's inputs.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Rebuild without the builder's cache even when the image exists.
+        #[arg(long)]
+        no_cache: bool,
+    },
+    /// Rewrite an image's `created` times to SOURCE_DATE_EPOCH or the last commit's time.
+    PinCreated {
+        /// The image, as name:tag.
+        reference: String,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("harness: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let root = image::workspace_root();
+    match cli.command {
+        Command::Check {
+            image,
+            url,
+            report,
+            cold_starts,
+            cold_start_budget_ms,
+            random_cases,
+            seed,
+        } => {
+            let target = match (image, url) {
+                (Some(image), _) => Target::Image(image),
+                (_, Some(url)) => Target::Url(url),
+                _ => Target::Build,
+            };
+            let options = Options {
+                cold_starts,
+                cold_start_budget: Duration::from_millis(cold_start_budget_ms),
+                random_cases,
+                seed,
+            };
+            let (target, checks) = suite::run(&root, &target, &options)?;
+            let report_data = Report::new(target, checks);
+            print!("{}", report_data.table());
+            let path = if report.is_absolute() {
+                report
+            } else {
+                root.join(report)
+            };
+            report_data
+                .publish(&path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("report: {}", path.display());
+            Ok(if report_data.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Image { tag, no_cache } => {
+            let docker = Docker::connect()?;
+            let built = image::build(&docker, &root, &BuildOptions { tag, no_cache })?;
+            println!("{} {}", built.reference, built.id);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::PinCreated { reference } => {
+            let docker = Docker::connect()?;
+            let id = image::pin_created(&docker, &reference, Provenance::of(&root).epoch)?;
+            println!("{reference} {id}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Reports: a readable table on stdout, a JSON file, and a Markdown table for the GitHub job
+//! summary, all from the same list of checks.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::checks::{Check, Status};
+
+/// The machine a report was made on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Machine {
+    pub cores: usize,
+    pub cpu: String,
+    pub kernel: String,
+}
+
+impl Machine {
+    /// Reads this machine's cores, CPU model and kernel.
+    pub fn detect() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("model name")
+                    .and_then(|r| r.split_once(':'))
+                    .map(|(_, v)| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown".into());
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|k| format!("Linux {}", k.trim()))
+            .unwrap_or_else(|_| std::env::consts::OS.into());
+        Machine {
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu,
+            kernel,
+        }
+    }
+}
+
+/// The outcome of a `check` run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// When, RFC 3339 UTC.
+    pub date: String,
+    pub machine: Machine,
+    /// What was checked: an image reference or a URL.
+    pub target: String,
+    pub checks: Vec<Check>,
+}
+
+/// Now, as RFC 3339 UTC.
+pub fn now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    crate::image::rfc3339(secs as i64)
+}
+
+impl Report {
+    pub fn new(target: impl Into<String>, checks: Vec<Check>) -> Report {
+        Report {
+            date: now(),
+            machine: Machine::detect(),
+            target: target.into(),
+            checks,
+        }
+    }
+
+    /// True when no check failed (checks that did not run are not failures, nor passes).
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.status != Status::Fail)
+    }
+
+    fn counts(&self) -> (usize, usize, usize) {
+        let count = |s| self.checks.iter().filter(|c| c.status == s).count();
+        (
+            count(Status::Pass),
+            count(Status::Fail),
+            count(Status::NotRun),
+        )
+    }
+
+    /// A fixed-width table for a terminal.
+    pub fn table(&self) -> String {
+        let width = self
+            .checks
+            .iter()
+            .map(|c| c.name.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        let mut out = format!(
+            "harness check: {} ({}, {} cores, {})\n\n",
+            self.target, self.date, self.machine.cores, self.machine.cpu
+        );
+        out.push_str(&format!("{:<7} {:<width$}  DETAIL\n", "STATUS", "CHECK"));
+        for check in &self.checks {
+            let detail = one_line(&check.detail);
+            out.push_str(&format!(
+                "{:<7} {:<width$}  {detail}\n",
+                label(check.status),
+                check.name
+            ));
+        }
+        let (pass, fail, not_run) = self.counts();
+        out.push_str(&format!(
+            "\n{pass} passed, {fail} failed, {not_run} not run\n"
+        ));
+        out
+    }
+
+    /// A Markdown table, for `$GITHUB_STEP_SUMMARY`.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "### harness check: `{}`\n\n{} · {} cores · {}\n\n| status | check | detail |\n|---|---|---|\n",
+            self.target, self.date, self.machine.cores, self.machine.cpu
+        );
+        for check in &self.checks {
+            let detail = one_line(&check.detail).replace('|', "\\|");
+            out.push_str(&format!(
+                "| {} | {} | {detail} |\n",
+                label(check.status),
+                check.name
+            ));
+        }
+        let (pass, fail, not_run) = self.counts();
+        out.push_str(&format!(
+            "\n{pass} passed, {fail} failed, {not_run} not run\n"
+        ));
+        out
+    }
+
+    /// Writes the JSON report to `path` and, when `GITHUB_STEP_SUMMARY` is set, appends the
+    /// Markdown table to that file.
+    pub fn publish(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        json.push(b'\n');
+        std::fs::write(path, json)?;
+        append_step_summary(&self.markdown())
+    }
+}
+
+/// Appends Markdown to the GitHub job summary, when there is one.
+pub fn append_step_summary(markdown: &str) -> std::io::Result<()> {
+    let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return Ok(());
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(summary)?;
+    file.write_all(markdown.as_bytes())
+}
+
+/// Folds a multi-line detail (a shrunk proptest input, say) onto one line.
+fn one_line(detail: &str) -> String {
+    detail.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn label(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "PASS",
+        Status::Fail => "FAIL",
+        Status::NotRun => "NOT RUN",
+    }
+}
