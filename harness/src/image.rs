@@ -267,7 +267,12 @@ pub fn pin_created(docker: &Docker, reference: &str, epoch: i64) -> Result<Strin
 
     let mut out = tar::Builder::new(Vec::new());
     for (i, (header, data)) in entries.iter().enumerate() {
-        if i == manifest_at || i == config_at || path_of(header) == "repositories" {
+        // The OCI index of newer engines would point the loader at the old config.
+        let path = path_of(header);
+        if i == manifest_at
+            || i == config_at
+            || ["repositories", "index.json", "oci-layout"].contains(&path.as_str())
+        {
             continue;
         }
         out.append(header, data.as_slice()).map_err(|e| fail(&e))?;

@@ -77,27 +77,40 @@ pub fn metadata(docker: &Docker, reference: &str) -> Verdict {
     .with(Figure::new("image size", size as f64 / 1e6, "MB")))
 }
 
-/// The files in the image's layers: exactly the binary and the artifact, so no shell.
+/// The files in the image's layers (directories aside): exactly the binary and the artifact,
+/// so no shell.
 pub fn contents(docker: &Docker, reference: &str) -> Verdict {
     let saved = docker.save(reference).map_err(why)?;
-    let mut files = BTreeSet::new();
-    let mut archive = tar::Archive::new(saved.as_slice());
-    for entry in archive.entries().map_err(why)? {
+    // Every entry of the archive, so that layers can be found by the names manifest.json gives
+    // (`<id>/layer.tar` from older engines, `blobs/sha256/<digest>` from newer ones).
+    let mut entries = std::collections::BTreeMap::new();
+    for entry in tar::Archive::new(saved.as_slice()).entries().map_err(why)? {
         let mut entry = entry.map_err(why)?;
         let path = entry.path().map_err(why)?.display().to_string();
-        if !path.ends_with("layer.tar") {
-            continue;
-        }
-        let mut layer = Vec::new();
-        entry.read_to_end(&mut layer).map_err(why)?;
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).map_err(why)?;
+        entries.insert(path, data);
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(entries.get("manifest.json").ok_or("no manifest.json")?)
+            .map_err(why)?;
+    let layers = manifest[0]["Layers"]
+        .as_array()
+        .ok_or("manifest.json lists no layers")?;
+    let mut files = BTreeSet::new();
+    for layer in layers {
+        let name = layer.as_str().unwrap_or_default();
+        let layer = entries
+            .get(name)
+            .ok_or_else(|| format!("layer {name} is not in the archive"))?;
         for file in tar::Archive::new(layer.as_slice()).entries().map_err(why)? {
-            files.insert(
-                file.map_err(why)?
-                    .path()
-                    .map_err(why)?
-                    .display()
-                    .to_string(),
-            );
+            let file = file.map_err(why)?;
+            if file.header().entry_type().is_dir() {
+                continue;
+            }
+            // Layers from some builders (dockerTools) name their files `./server`.
+            let path = file.path().map_err(why)?.display().to_string();
+            files.insert(path.trim_start_matches("./").to_owned());
         }
     }
     let expected: BTreeSet<String> = ["server", "wine-quality.json"].map(String::from).into();
