@@ -24,6 +24,9 @@ pub struct Launch {
     pub cmd: Option<Vec<String>>,
     /// How long the service may take to answer 200 on `/ready`.
     pub ready_within: Option<Duration>,
+    /// Share the host's network and listen on this port, so that no userland proxy stands
+    /// between client and server (as in a Kubernetes pod). For measurements.
+    pub host_port: Option<u16>,
 }
 
 impl Launch {
@@ -65,6 +68,12 @@ fn request(reference: &str, launch: &Launch) -> testcontainers::ContainerRequest
     if let Some(cmd) = &launch.cmd {
         request = request.with_cmd(cmd);
     }
+    if let Some(port) = launch.host_port {
+        request = request
+            .with_network("host")
+            .with_env_var("HOST", "127.0.0.1")
+            .with_env_var("PORT", port.to_string());
+    }
     request
 }
 
@@ -77,7 +86,11 @@ pub fn start(reference: &str, launch: &Launch) -> Result<Running, HarnessError> 
     let started = Instant::now();
     let container = request(reference, launch).start().map_err(|e| fail(&e))?;
     let within = launch.ready_within.unwrap_or(Duration::from_secs(30));
-    let client = client_for(&container)
+    let client = match launch.host_port {
+        Some(port) => Ok(Client::new(format!("http://127.0.0.1:{port}"))),
+        None => client_for(&container),
+    };
+    let client = client
         .map_err(|e| e.to_string())
         .and_then(|client| {
             wait_ready_or_exit(&container, &client, started, within).map(|()| client)

@@ -11,9 +11,11 @@
 //! - [`client`]: HTTP to the service under test.
 //! - [`checks`]: one module per concern, each returning a [`checks::Check`].
 //! - [`suite`]: every check against one target; [`report`]: table, JSON, job summary.
+//! - [`bench`]: figures, not verdicts: cold start, throughput, latency, size, memory.
 //! - [`docker`]: the Engine API for what testcontainers does not expose.
 //! - [`fixtures`], [`stats`]: reading the repository's fixtures; quantiles.
 
+pub mod bench;
 pub mod checks;
 pub mod client;
 pub mod container;

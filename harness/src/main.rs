@@ -3,6 +3,8 @@
 //! - `harness check [--image REF | --url URL]` — build the image (or take an existing one, or a
 //!   running service) and run every check; a table on stdout, a JSON report, and the GitHub job
 //!   summary when `GITHUB_STEP_SUMMARY` is set. Exit 1 when a check fails.
+//! - `harness bench [--image REF] [--readme]` — measure cold start, throughput, latency, size
+//!   and memory; a Markdown table on stdout, a JSON report, the README's table when asked.
 //! - `harness image [--tag TAG] [--no-cache]` — build the image reproducibly, offline.
 //! - `harness pin-created REF` — pin a built image's `created` times to the last commit.
 
@@ -13,6 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use harness::bench;
 use harness::docker::Docker;
 use harness::image::{self, BuildOptions, Provenance};
 use harness::report::Report;
@@ -54,6 +57,27 @@ enum Command {
         /// Seed of the random batches.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Measure the image: figures, not verdicts. Build with --release for meaningful numbers.
+    Bench {
+        /// Measure this existing image instead of building one.
+        #[arg(long)]
+        image: Option<String>,
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "target/harness/bench.json")]
+        report: PathBuf,
+        /// Replace the README's performance table with this run's.
+        #[arg(long)]
+        readme: bool,
+        /// Container starts measured for cold start.
+        #[arg(long, default_value_t = 20)]
+        cold_starts: usize,
+        /// Recorded milliseconds per repetition of each load configuration.
+        #[arg(long, default_value_t = 1500)]
+        duration_ms: u64,
+        /// Repetitions of each load configuration.
+        #[arg(long, default_value_t = 3)]
+        repetitions: usize,
     },
     /// Build the image from the Dockerfile with the host-built static binary, pulling nothing.
     Image {
@@ -121,6 +145,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Bench {
+            image,
+            report,
+            readme,
+            cold_starts,
+            duration_ms,
+            repetitions,
+        } => {
+            let docker = Docker::connect()?;
+            let reference = match image {
+                Some(image) => image,
+                None => image::build(&docker, &root, &BuildOptions::default())?.reference,
+            };
+            let options = bench::Options {
+                cold_starts,
+                duration: Duration::from_millis(duration_ms),
+                repetitions,
+                ..bench::Options::default()
+            };
+            let measured = bench::run(&root, &docker, &reference, &options)?;
+            let markdown = measured.markdown();
+            print!("{markdown}");
+            let path = if report.is_absolute() {
+                report
+            } else {
+                root.join(report)
+            };
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&path, serde_json::to_vec_pretty(&measured)?)?;
+            println!("report: {}", path.display());
+            harness::report::append_step_summary(&markdown)?;
+            if readme {
+                bench::update_readme(&root.join("README.md"), &markdown)?;
+                println!("README.md: performance table updated");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Image { tag, no_cache } => {
             let docker = Docker::connect()?;
