@@ -70,14 +70,34 @@ impl App {
         self.in_flight.load(Ordering::Acquire)
     }
 
+    /// Counts a request as in flight until the guard is dropped; shutdown waits for these.
+    /// Whether it will be served or refused as shutting down is decided here, on arrival, so
+    /// that a request already arriving when the stop signal comes is still served.
+    pub fn enter(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight {
+            counter: &self.in_flight,
+            admitted: self.is_ready(),
+        }
+    }
+
     /// Answers one request: the single entry point of the HTTP service.
     pub fn handle(&self, request: &Request) -> Response {
+        let entry = self.enter();
+        self.handle_entered(&entry, request)
+    }
+
+    /// Answers a request that [`App::enter`] has already counted (its body may have taken a
+    /// while to arrive).
+    pub fn handle_entered(&self, entry: &InFlight<'_>, request: &Request) -> Response {
         let started = Instant::now();
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
         let path = request.url();
         let method = method_label(request.method());
         let (template, response) = match routes::resolve(request.method(), &path) {
-            Ok(route) => (route.template(), self.answer(&route, request)),
+            Ok(route) => (
+                route.template(),
+                self.answer(&route, request, entry.admitted),
+            ),
             Err(e) => ("unmatched", e.response(routes::api_of(&path))),
         };
         let took = started.elapsed();
@@ -90,13 +110,12 @@ impl App {
             micros = took.as_micros() as u64,
             "request"
         );
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
         response
     }
 
-    fn answer(&self, route: &Route, request: &Request) -> Response {
+    fn answer(&self, route: &Route, request: &Request, admitted: bool) -> Response {
         let stays_up = matches!(route, Route::Health | Route::V2Live);
-        if !self.is_ready() && !stays_up {
+        if !admitted && !stays_up {
             return ApiError::Unavailable("the server is shutting down".into())
                 .response(route.api())
                 .with_unique_header("Connection", "close");
@@ -107,6 +126,20 @@ impl App {
     /// Records how long start-up took, once listening.
     pub fn mark_started(&self, startup: Duration) {
         self.metrics.ready(startup);
+    }
+}
+
+/// A request in flight; dropping it ends the request, even when the handler panicked.
+#[derive(Debug)]
+pub struct InFlight<'a> {
+    counter: &'a AtomicUsize,
+    /// Arrived before shutdown began, so it is served.
+    admitted: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
