@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use testcontainers::core::{ContainerPort, WaitFor};
+use testcontainers::core::{AccessMode, ContainerPort, Mount, WaitFor};
 use testcontainers::runners::SyncRunner;
 use testcontainers::{Container, GenericImage, ImageExt};
 
@@ -20,6 +20,11 @@ pub struct Launch {
     pub env: Vec<(String, String)>,
     /// Files to place in the container before it starts: (path inside, bytes).
     pub files: Vec<(String, Vec<u8>)>,
+    /// Host files mounted read-only: (host path, path inside). Works with `hardened`.
+    pub mounts: Vec<(String, String)>,
+    /// Run as the Kubernetes manifests do: read-only root filesystem, every capability
+    /// dropped, no new privileges, the image's non-root user.
+    pub hardened: bool,
     /// Arguments instead of the image's default (none).
     pub cmd: Option<Vec<String>>,
     /// How long the service may take to answer 200 on `/ready`.
@@ -30,6 +35,26 @@ pub struct Launch {
 }
 
 impl Launch {
+    /// The way the manifests run the image.
+    pub fn hardened() -> Launch {
+        Launch {
+            hardened: true,
+            ..Launch::default()
+        }
+    }
+
+    /// Serve another artifact from a host file, mounted read-only as Kubernetes mounts a
+    /// ConfigMap, and point `MODEL_PATH` at it.
+    pub fn with_mounted_artifact(mut self, host_path: &std::path::Path) -> Launch {
+        let name = host_path
+            .file_name()
+            .map_or_else(|| "model.json".into(), |n| n.to_string_lossy().into_owned());
+        let path = format!("/models/{name}");
+        self.env.push(("MODEL_PATH".into(), path.clone()));
+        self.mounts.push((host_path.display().to_string(), path));
+        self
+    }
+
     /// Serve another artifact: copy it in and point `MODEL_PATH` at it.
     pub fn with_artifact(mut self, file_name: &str, bytes: Vec<u8>) -> Launch {
         let path = format!("/models/{file_name}");
@@ -64,6 +89,17 @@ fn request(reference: &str, launch: &Launch) -> testcontainers::ContainerRequest
     }
     for (path, bytes) in &launch.files {
         request = request.with_copy_to(path.as_str(), bytes.clone());
+    }
+    for (host, inside) in &launch.mounts {
+        request = request
+            .with_mount(Mount::bind_mount(host, inside).with_access_mode(AccessMode::ReadOnly));
+    }
+    if launch.hardened {
+        request = request
+            .with_readonly_rootfs(true)
+            .with_cap_drop("ALL")
+            .with_security_opt("no-new-privileges")
+            .with_user("65532:65532");
     }
     if let Some(cmd) = &launch.cmd {
         request = request.with_cmd(cmd);

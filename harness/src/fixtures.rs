@@ -31,6 +31,11 @@ pub fn bad_inputs(root: &Path) -> Result<BadInputs, HarnessError> {
     parse(&root.join("fixtures/bad-inputs.json"))
 }
 
+/// Where a reference model's artifact is.
+pub fn artifact_path(root: &Path, model: &str) -> std::path::PathBuf {
+    root.join(format!("fixtures/models/{model}.json"))
+}
+
 /// A reference model's artifact bytes.
 pub fn artifact_bytes(root: &Path, model: &str) -> Result<Vec<u8>, HarnessError> {
     read(&root.join(format!("fixtures/models/{model}.json")))

@@ -156,6 +156,7 @@ fn against_url(root: &Path, client: &Client, options: &Options) -> Vec<Check> {
         "image metadata",
         "image contents",
         "container healthcheck",
+        "stateless replicas",
         "cold start",
         "lifecycle",
     ] {
@@ -174,8 +175,9 @@ fn against_image(
     let reference = &built.reference;
     let mut checks = vec![];
 
+    // Run as the Kubernetes manifests run it: read-only, no capabilities, non-root.
     let wine = fixtures::artifact(root, "wine-quality")?;
-    let running = container::start(reference, &Launch::default())?;
+    let running = container::start(reference, &Launch::hardened())?;
     http_checks(root, &running.client, &wine, options, &mut checks);
     checks.push(Check::from(
         "container healthcheck",
@@ -184,14 +186,20 @@ fn against_image(
     drop(running);
 
     let second = fixtures::artifact(root, SECOND_MODEL)?;
-    let launch = Launch::default().with_artifact(
-        &format!("{SECOND_MODEL}.json"),
-        fixtures::artifact_bytes(root, SECOND_MODEL)?,
-    );
+    let launch =
+        Launch::hardened().with_mounted_artifact(&fixtures::artifact_path(root, SECOND_MODEL));
     let running = container::start(reference, &launch)?;
     http_checks(root, &running.client, &second, options, &mut checks);
     drop(running);
 
+    checks.push(Check::from(
+        "stateless replicas",
+        fixtures::golden(root, "wine-quality")
+            .map_err(|e| e.to_string())
+            .and_then(|golden| {
+                checks::replicas::stateless(reference, &Launch::hardened(), &golden, 3)
+            }),
+    ));
     checks.push(Check::from(
         "image metadata",
         checks::image::metadata(docker, reference),

@@ -5,15 +5,14 @@
 //! Without a Docker engine every test fails with the same message. Setting
 //! `HARNESS_SKIP_CONTAINERS=1` skips them on purpose, and each says so on the terminal.
 
-// A failed unwrap is how a test helper reports a broken fixture or a container that would not start.
-#![allow(clippy::unwrap_used)]
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use harness::checks::{Check, Verdict, bad_input, cold_start, endpoints, image, lifecycle, parity};
+use harness::checks::{
+    Check, Verdict, bad_input, cold_start, endpoints, image, lifecycle, parity, replicas,
+};
 use harness::container::{self, Launch, Running};
 use harness::docker::Docker;
 use harness::image::{BuildOptions, Built};
@@ -193,5 +192,54 @@ fn a_bad_artifact_stops_the_container_with_one_line() {
             "server: /models/broken.json: not a valid artifact document: EOF while parsing"
         ),
         "{err}"
+    );
+}
+
+#[test]
+fn the_image_passes_every_http_check_run_as_the_manifests_run_it() {
+    let Some(built) = built() else { return };
+    let wine = start(built, &Launch::hardened());
+    let oracle_wine = oracle("wine-quality");
+    assert_passed(
+        "hardened endpoints",
+        endpoints::run(&wine.client, &oracle_wine),
+    );
+    let bad = fixtures::bad_inputs(&root()).unwrap();
+    assert_passed(
+        "hardened bad input",
+        bad_input::run(
+            &wine.client,
+            &oracle_wine,
+            &bad,
+            bad_input::default_limits(),
+        ),
+    );
+    assert_passed(
+        "hardened random",
+        parity::random(&wine.client, &oracle_wine, 64, 11),
+    );
+
+    let launch =
+        Launch::hardened().with_mounted_artifact(&fixtures::artifact_path(&root(), "iris"));
+    let iris = start(built, &launch);
+    let golden = fixtures::golden(&root(), "iris").unwrap();
+    assert_passed(
+        "hardened golden (iris mounted)",
+        parity::golden(&iris.client, &oracle("iris"), &golden),
+    );
+    let docker = Docker::connect().unwrap();
+    assert_passed(
+        "hardened healthcheck",
+        image::healthy(&docker, wine.container.id(), Duration::from_secs(60)),
+    );
+}
+
+#[test]
+fn replicas_answer_identically_and_a_restart_changes_nothing() {
+    let Some(built) = built() else { return };
+    let golden = fixtures::golden(&root(), "wine-quality").unwrap();
+    assert_passed(
+        "stateless replicas",
+        replicas::stateless(&built.reference, &Launch::hardened(), &golden, 3),
     );
 }

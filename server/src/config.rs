@@ -18,6 +18,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Every environment variable the server reads.
+pub const VARIABLES: [&str; 7] = [
+    "HOST",
+    "PORT",
+    "MODEL_PATH",
+    "WORKERS",
+    "MAX_BODY_BYTES",
+    "MAX_BATCH_ROWS",
+    "LOG_FORMAT",
+];
+
 /// The service's validated settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -190,6 +201,15 @@ mod tests {
                 log_format: LogFormat::Json,
             }
         );
+    }
+
+    #[test]
+    fn every_listed_variable_is_read() {
+        for var in VARIABLES {
+            let err = config(&[(var, "\u{1}not a value\u{1}")]);
+            // MODEL_PATH takes any path; every other variable refuses this value.
+            assert_eq!(err.is_err(), var != "MODEL_PATH", "{var}");
+        }
     }
 
     #[test]

@@ -10,10 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
+use server::service::DRAIN_GRACE;
 use server::{App, Artifact, Config, Limits, Service, healthcheck, log};
-
-/// Time allowed for in-flight requests after a stop signal, well inside Docker's 10 s.
-const DRAIN_GRACE: Duration = Duration::from_secs(8);
 
 fn main() -> ExitCode {
     let started = (Instant::now(), SystemTime::now());

@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod image;
 pub mod lifecycle;
 pub mod parity;
+pub mod replicas;
 
 use serde::Serialize;
 

@@ -1,0 +1,78 @@
+//! Statelessness: several replicas of the image answer every golden case identically, to the
+//! byte, and a replica that restarts answers as it did before.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use server::fixtures::GoldenFile;
+
+use crate::checks::{Passed, Verdict, ensure, why};
+use crate::client::Client;
+use crate::container::{self, Launch, Running};
+
+/// The raw answers of one replica to every golden case, through both APIs.
+fn answers(client: &Client, golden: &GoldenFile) -> Result<Vec<String>, String> {
+    let mut out = vec![];
+    for case in &golden.cases {
+        let seed = client
+            .post_json("/predict", &json!({"instances": case.instances}))
+            .map_err(why)?;
+        ensure!(
+            seed.status == 200,
+            "{}: /predict answered {}",
+            case.name,
+            seed.status
+        );
+        let width = case.instances.first().map_or(0, Vec::len);
+        let tensor = json!({"id": case.name, "inputs": [{
+            "name": "input", "shape": [case.instances.len(), width], "datatype": "FP64", "data": case.instances,
+        }]});
+        let v2 = client
+            .post_json(&format!("/v2/models/{}/infer", golden.model), &tensor)
+            .map_err(why)?;
+        ensure!(v2.status == 200, "{}: V2 answered {}", case.name, v2.status);
+        out.push(seed.body);
+        out.push(v2.body);
+    }
+    Ok(out)
+}
+
+/// Starts `replicas` containers with `launch`, compares their answers, restarts one, compares
+/// again.
+pub fn stateless(
+    reference: &str,
+    launch: &Launch,
+    golden: &GoldenFile,
+    replicas: usize,
+) -> Verdict {
+    ensure!(replicas >= 2, "statelessness needs at least two replicas");
+    let running: Vec<Running> = (0..replicas)
+        .map(|_| container::start(reference, launch))
+        .collect::<Result<_, _>>()
+        .map_err(why)?;
+    let first = answers(&running[0].client, golden)?;
+    for (i, replica) in running.iter().enumerate().skip(1) {
+        ensure!(
+            answers(&replica.client, golden)? == first,
+            "replica {i} answers differently from replica 0"
+        );
+    }
+
+    let restarted = &running[replicas - 1];
+    restarted.container.stop().map_err(why)?;
+    restarted.container.start().map_err(why)?;
+    let client = match launch.host_port {
+        Some(_) => restarted.client.clone(),
+        None => container::client_for(&restarted.container).map_err(why)?,
+    };
+    container::wait_ready(&client, Instant::now(), Duration::from_secs(30))?;
+    ensure!(
+        answers(&client, golden)? == first,
+        "after a restart, replica {} answers differently",
+        replicas - 1
+    );
+    Ok(Passed::new(format!(
+        "{replicas} replicas give byte-identical answers to {} golden cases through both APIs, also after one restarts",
+        golden.cases.len()
+    )))
+}
