@@ -74,12 +74,14 @@ impl Report {
         self.checks.iter().all(|c| c.status != Status::Fail)
     }
 
-    fn counts(&self) -> (usize, usize, usize) {
+    /// The closing line: how many checks passed, failed and did not run.
+    fn totals(&self) -> String {
         let count = |s| self.checks.iter().filter(|c| c.status == s).count();
-        (
+        format!(
+            "\n{} passed, {} failed, {} not run\n",
             count(Status::Pass),
             count(Status::Fail),
-            count(Status::NotRun),
+            count(Status::NotRun)
         )
     }
 
@@ -105,10 +107,7 @@ impl Report {
                 check.name
             ));
         }
-        let (pass, fail, not_run) = self.counts();
-        out.push_str(&format!(
-            "\n{pass} passed, {fail} failed, {not_run} not run\n"
-        ));
+        out.push_str(&self.totals());
         out
     }
 
@@ -126,10 +125,7 @@ impl Report {
                 check.name
             ));
         }
-        let (pass, fail, not_run) = self.counts();
-        out.push_str(&format!(
-            "\n{pass} passed, {fail} failed, {not_run} not run\n"
-        ));
+        out.push_str(&self.totals());
         out
     }
 
@@ -168,5 +164,45 @@ fn label(status: Status) -> &'static str {
         Status::Pass => "PASS",
         Status::Fail => "FAIL",
         Status::NotRun => "NOT RUN",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(statuses: &[Status]) -> Report {
+        let checks = statuses
+            .iter()
+            .enumerate()
+            .map(|(i, &status)| Check {
+                name: format!("check {i}"),
+                status,
+                detail: "a | b\n  c".into(),
+                figures: vec![],
+            })
+            .collect();
+        Report::new("ml-inference-app:test", checks)
+    }
+
+    #[test]
+    fn a_failure_fails_the_report_and_not_run_does_not_pass_it() {
+        assert!(!report(&[Status::Pass, Status::Fail]).passed());
+        assert!(report(&[Status::Pass, Status::NotRun]).passed());
+        let table = report(&[Status::Pass, Status::Fail, Status::NotRun]).table();
+        assert!(
+            table.ends_with("\n1 passed, 1 failed, 1 not run\n"),
+            "{table}"
+        );
+        assert!(table.contains("NOT RUN check 2"), "{table}");
+    }
+
+    #[test]
+    fn markdown_keeps_each_check_on_one_row() {
+        let markdown = report(&[Status::Fail]).markdown();
+        assert!(
+            markdown.contains("| FAIL | check 0 | a \\| b c |\n"),
+            "{markdown}"
+        );
     }
 }
