@@ -116,7 +116,7 @@ impl App {
     fn answer(&self, route: &Route, request: &Request, admitted: bool) -> Response {
         let stays_up = matches!(route, Route::Health | Route::V2Live);
         if !admitted && !stays_up {
-            return ApiError::Unavailable("the server is shutting down".into())
+            return ApiError::shutting_down()
                 .response(route.api())
                 .with_unique_header("Connection", "close");
         }

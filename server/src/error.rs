@@ -91,6 +91,11 @@ impl ApiError {
         }
     }
 
+    /// The answer to anything but liveness once shutdown has begun.
+    pub fn shutting_down() -> ApiError {
+        ApiError::Unavailable("the server is shutting down".into())
+    }
+
     /// Classifies a `serde_json` failure: broken syntax is malformed, a wrong shape is not.
     pub fn from_json(e: &serde_json::Error) -> ApiError {
         use serde_json::error::Category;

@@ -106,7 +106,7 @@ fn ready(app: &App) -> Result<(), ApiError> {
     if app.is_ready() {
         Ok(())
     } else {
-        Err(ApiError::Unavailable("the server is shutting down".into()))
+        Err(ApiError::shutting_down())
     }
 }
 

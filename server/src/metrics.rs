@@ -2,6 +2,7 @@
 //! scrapes: requests by route, method and status, latency by route, predicted rows, the served
 //! model, and when the process started and how long it took to become ready.
 
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -12,7 +13,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
-use std::sync::atomic::AtomicU64;
 
 use crate::artifact::Artifact;
 
