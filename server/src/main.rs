@@ -2,16 +2,16 @@
 //! `server healthcheck`: exits 0 when the local server is ready, 1 otherwise.
 //! `server --version`: prints the version and exits at once.
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use server::service::DRAIN_GRACE;
-use server::{App, Artifact, Config, Limits, Service, healthcheck, log};
+use server::Artifact;
+use server::contract::Config;
+use server::contract::lifecycle::{DRAIN_GRACE, LISTENING, STOPPED, STOPPING};
+use server::http::{Service, healthcheck, log};
 
 fn main() -> ExitCode {
     let started = (Instant::now(), SystemTime::now());
@@ -51,20 +51,13 @@ fn run(start: Instant, start_time: SystemTime) -> Result<(), String> {
         None => Artifact::embedded(),
     }
     .map_err(|e| e.to_string())?;
-    let limits = Limits {
-        max_body_bytes: config.max_body_bytes,
-        max_batch_rows: config.max_batch_rows,
-    };
-    let app = Arc::new(App::new(artifact, limits, start_time));
-    let service = Service::start(
-        Arc::clone(&app),
-        SocketAddr::new(config.host, config.port),
-        config.workers,
-    )
-    .map_err(|e| e.to_string())?;
+    let service = Service::launch(&config, artifact, start_time).map_err(|e| e.to_string())?;
     let startup = start.elapsed();
-    app.mark_started(startup);
-    let artifact = app.artifact();
+    let state = service.state();
+    state.mark_started(startup);
+    let artifact = state.artifact();
+    // The field names are the contract's (`lifecycle::ADDR`, `STARTUP_MS`, …); tests hold
+    // these lines to them.
     tracing::info!(
         addr = %service.addr(),
         model = artifact.name(),
@@ -73,17 +66,19 @@ fn run(start: Instant, start_time: SystemTime) -> Result<(), String> {
         sha256 = artifact.sha256(),
         workers = config.workers,
         startup_ms = startup.as_secs_f64() * 1e3,
-        "listening"
+        "{LISTENING}"
     );
 
     let signal = signals.forever().next().unwrap_or(SIGTERM);
     let stopping = Instant::now();
-    tracing::info!(signal, in_flight = app.in_flight(), "stopping");
-    let drained = service.shutdown(DRAIN_GRACE);
+    // Readiness turns 503 before the event is written, so whoever reads it sees the drain.
+    state.begin_shutdown();
+    tracing::info!(signal, in_flight = state.in_flight(), "{STOPPING}");
+    let drained = service.drain(DRAIN_GRACE);
     tracing::info!(
         drained,
         shutdown_ms = stopping.elapsed().as_secs_f64() * 1e3,
-        "stopped"
+        "{STOPPED}"
     );
     Ok(())
 }

@@ -1,27 +1,32 @@
-//! The service over real sockets on 127.0.0.1: keep-alive, concurrency, the body limit, and a
-//! clean SIGTERM with a request in flight.
+//! The service over real sockets on 127.0.0.1: keep-alive, concurrency, and the real binary's
+//! start-up, configuration errors, healthcheck and clean SIGTERM with a request in flight. The
+//! limits are checked over sockets by the harness.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Lines, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::process::{ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
-use server::{App, Artifact, Limits, Rows, Service};
+use server::contract::Config;
+use server::contract::lifecycle::{
+    ADDR, DRAINED, EVENT, IN_FLIGHT, IN_FLIGHT_METRIC, LISTENING, STARTUP_MS, STOPPED, STOPPING,
+};
+use server::http::Service;
+use server::{Artifact, Rows};
 
 use crate::util::{assert_same_bits, read_response};
 
 const ONES: [f64; 11] = [1.0; 11];
 
-const LIMITS: Limits = Limits {
-    max_body_bytes: 16 * 1024,
-    max_batch_rows: 100,
-};
-
 fn start() -> Service {
-    let app = App::new(Artifact::embedded().unwrap(), LIMITS, SystemTime::now());
-    Service::start(Arc::new(app), "127.0.0.1:0".parse().unwrap(), 8).unwrap()
+    let config = Config {
+        host: [127, 0, 0, 1].into(),
+        port: 0,
+        workers: 8,
+        ..Config::default()
+    };
+    Service::launch(&config, Artifact::embedded().unwrap(), SystemTime::now()).unwrap()
 }
 
 fn connect(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
@@ -115,43 +120,34 @@ fn concurrent_clients_each_get_the_in_process_answer() {
     });
 }
 
-#[test]
-fn a_declared_oversized_body_is_refused_before_it_is_sent() {
-    let service = start();
-    let (mut stream, mut reader) = connect(service.addr());
-    stream
-        .write_all(post_head("/predict", 1 << 30).as_bytes())
-        .unwrap();
-    let (status, body) = read_response(&mut reader).unwrap();
-    assert_eq!(status, 413, "{body}");
-    assert!(
-        body.contains("larger than the limit of 16384 bytes"),
-        "{body}"
-    );
+/// The next JSON log line whose event is `event`; lines are read as the server writes them.
+fn next_event(log: &mut Lines<BufReader<ChildStdout>>, event: &str) -> Value {
+    for line in log.by_ref() {
+        let line = line.unwrap();
+        let value: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if value[EVENT] == event {
+            return value;
+        }
+    }
+    panic!("the server's output ended before a {event:?} event")
 }
 
-#[test]
-fn an_oversized_chunked_body_is_refused_without_reading_it_all() {
-    let service = start();
-    let (mut stream, mut reader) = connect(service.addr());
+/// The value of the in-flight gauge on `/metrics`, asked over a fresh connection.
+fn in_flight(addr: SocketAddr) -> f64 {
+    let mut stream = TcpStream::connect(addr).unwrap();
     stream
-        .write_all(b"POST /predict HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
         .unwrap();
-    let chunk = format!("{:x}\r\n{}\r\n", 4096, " ".repeat(4096));
-    for _ in 0..5 {
-        stream.write_all(chunk.as_bytes()).unwrap();
-    }
-    let (status, _) = read_response(&mut reader).unwrap();
-    assert_eq!(status, 413);
-    let mut health = TcpStream::connect(service.addr()).unwrap();
-    health
-        .write_all(b"GET /health HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    assert_eq!(read_response(&mut BufReader::new(health)).unwrap().0, 200);
+    let (status, text) = read_response(&mut BufReader::new(stream)).unwrap();
+    assert_eq!(status, 200);
+    text.lines()
+        .find_map(|l| l.strip_prefix(IN_FLIGHT_METRIC)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {IN_FLIGHT_METRIC} in {text}"))
 }
 
 /// The real binary: start, take a request whose body is still arriving, receive SIGTERM,
-/// refuse new work, finish the request, exit 0.
+/// refuse new work, finish the request, exit 0. Each step waits for the server to show the
+/// previous one (the metric, then the log event), so no timing decides the outcome.
 #[test]
 fn sigterm_lets_the_in_flight_request_finish_then_exits_zero() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
@@ -161,13 +157,10 @@ fn sigterm_lets_the_in_flight_request_finish_then_exits_zero() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut log = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    log.read_line(&mut line).unwrap();
-    let listening: Value = serde_json::from_str(&line).unwrap();
-    assert_eq!(listening["message"], "listening", "{line}");
-    assert!(listening["startup_ms"].as_f64().unwrap() > 0.0);
-    let addr: SocketAddr = listening["addr"].as_str().unwrap().parse().unwrap();
+    let mut log = BufReader::new(child.stdout.take().unwrap()).lines();
+    let listening = next_event(&mut log, LISTENING);
+    assert!(listening[STARTUP_MS].as_f64().unwrap() > 0.0, "{listening}");
+    let addr: SocketAddr = listening[ADDR].as_str().unwrap().parse().unwrap();
 
     // Over 1 KiB, so the server hands the request to a worker before the body has arrived
     // (smaller bodies are read in full first).
@@ -178,7 +171,11 @@ fn sigterm_lets_the_in_flight_request_finish_then_exits_zero() {
         .write_all(post_head("/predict", body.len()).as_bytes())
         .unwrap();
     stream.write_all(&body.as_bytes()[..10]).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // The scrape counts itself: two means the half-sent request is in flight.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while in_flight(addr) < 2.0 {
+        assert!(Instant::now() < deadline, "the request never arrived");
+    }
 
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -186,7 +183,8 @@ fn sigterm_lets_the_in_flight_request_finish_then_exits_zero() {
         .unwrap();
     assert!(kill.success());
     let signalled = Instant::now();
-    std::thread::sleep(Duration::from_millis(200));
+    let stopping = next_event(&mut log, STOPPING);
+    assert_eq!(stopping[IN_FLIGHT], 1, "{stopping}");
 
     // Draining: new work is refused while the request in flight is still open.
     let mut probe = TcpStream::connect(addr).unwrap();
@@ -203,25 +201,15 @@ fn sigterm_lets_the_in_flight_request_finish_then_exits_zero() {
     let (status, answer) = read_response(&mut reader).unwrap();
     assert_eq!(status, 200, "{answer}");
 
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(5),
-            "still running 5 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let stopped = next_event(&mut log, STOPPED);
+    assert_eq!(stopped[DRAINED], true, "{stopped}");
+    let exit = child.wait().unwrap();
     assert_eq!(exit.code(), Some(0));
-    let rest: Vec<String> = log.lines().map(Result::unwrap).collect();
-    assert!(
-        rest.iter()
-            .any(|l| l.contains(r#""message":"stopped","drained":true"#)),
-        "{rest:?}"
+    eprintln!(
+        "SIGTERM to exit with one request drained: {:.1} ms",
+        signalled.elapsed().as_secs_f64() * 1e3
     );
 }
-
 #[test]
 fn bad_configuration_stops_start_up_with_one_line() {
     for (var, value, expected) in [
@@ -260,7 +248,7 @@ fn healthcheck_reports_readiness_by_exit_code() {
         "{}",
         String::from_utf8_lossy(&healthy.stderr)
     );
-    service.app().begin_shutdown();
+    service.state().begin_shutdown();
     let stopping = Command::new(env!("CARGO_BIN_EXE_server"))
         .arg("healthcheck")
         .env("PORT", &port)

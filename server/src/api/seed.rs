@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::Number;
 use crate::artifact::{Artifact, Training};
-use crate::error::ApiError;
+use crate::contract::errors::{ApiError, RowProblem};
+use crate::contract::limits::Limits;
 use crate::model::Prediction;
-use crate::rows::Rows;
+use crate::rows::{InputError, Rows};
 
 /// `POST /predict` body.
 #[derive(Debug, Deserialize)]
@@ -31,21 +32,21 @@ impl PredictRequest {
     /// Checks the batch against the model's features and the batch limit.
     pub fn into_rows(self, features: &[String], max_rows: usize) -> Result<Rows, ApiError> {
         if self.instances.len() > max_rows {
-            return Err(ApiError::TooLarge(format!(
-                "the batch has {} rows, more than the limit of {max_rows}",
-                self.instances.len()
-            )));
+            return Err(ApiError::BatchTooLarge {
+                rows: self.instances.len(),
+                limit: max_rows,
+            });
         }
         let mut values = Vec::with_capacity(self.instances.len() * features.len());
         for (row, instance) in self.instances.into_iter().enumerate() {
             match instance {
                 Instance::Values(v) => {
                     if v.len() != features.len() {
-                        return Err(ApiError::Unprocessable(format!(
-                            "row {row}: expected {} features, found {}",
-                            features.len(),
-                            v.len()
-                        )));
+                        return Err(ApiError::Input(InputError::Width {
+                            row,
+                            expected: features.len(),
+                            found: v.len(),
+                        }));
                     }
                     values.extend(v.into_iter().map(|n| n.0));
                 }
@@ -62,25 +63,23 @@ fn by_name(
     pairs: Vec<(String, Number)>,
     features: &[String],
 ) -> Result<Vec<f64>, ApiError> {
+    let refuse = |problem| ApiError::Row { row, problem };
     let mut values: Vec<Option<f64>> = vec![None; features.len()];
     for (name, value) in pairs {
         let Some(i) = features.iter().position(|f| *f == name) else {
-            return Err(ApiError::Unprocessable(format!(
-                "row {row}: unknown feature {name:?}; expected {features:?}"
-            )));
+            return Err(refuse(RowProblem::UnknownFeature {
+                name,
+                expected: features.to_vec(),
+            }));
         };
         if values[i].replace(value.0).is_some() {
-            return Err(ApiError::Unprocessable(format!(
-                "row {row}: feature {name:?} is given twice"
-            )));
+            return Err(refuse(RowProblem::Repeated(name)));
         }
     }
     values
         .into_iter()
         .zip(features)
-        .map(|(v, name)| {
-            v.ok_or_else(|| ApiError::Unprocessable(format!("row {row}: missing feature {name:?}")))
-        })
+        .map(|(v, name)| v.ok_or_else(|| refuse(RowProblem::Missing(name.clone()))))
         .collect()
 }
 
@@ -190,7 +189,8 @@ impl<'a> ModelRef<'a> {
     }
 }
 
-/// `GET /model` answer: everything a client needs to build a request and audit the model.
+/// `GET /model` answer: everything a client needs to build a request, stay within the limits
+/// and audit the model.
 #[derive(Debug, Serialize)]
 pub struct ModelResponse<'a> {
     pub name: &'a str,
@@ -200,10 +200,11 @@ pub struct ModelResponse<'a> {
     pub classes: &'a [String],
     pub artifact_sha256: &'a str,
     pub training: &'a Training,
+    pub limits: Limits,
 }
 
 impl<'a> ModelResponse<'a> {
-    pub fn of(artifact: &'a Artifact) -> ModelResponse<'a> {
+    pub fn of(artifact: &'a Artifact, limits: Limits) -> ModelResponse<'a> {
         let model = artifact.model();
         ModelResponse {
             name: artifact.name(),
@@ -213,6 +214,7 @@ impl<'a> ModelResponse<'a> {
             classes: model.classes(),
             artifact_sha256: artifact.sha256(),
             training: artifact.training(),
+            limits,
         }
     }
 }

@@ -11,14 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::Number;
 use crate::artifact::Artifact;
-use crate::error::ApiError;
+use crate::contract::errors::{ApiError, TensorError};
+use crate::contract::v2::{INPUT, LABEL, PROBABILITIES};
 use crate::model::Prediction;
 use crate::rows::Rows;
-
-/// The output tensor holding one class label per row.
-pub const LABEL: &str = "label";
-/// The output tensor holding one probability per row and class.
-pub const PROBABILITIES: &str = "probabilities";
 
 /// `POST /v2/models/{name}/infer` body. Unknown fields are ignored, as the protocol allows
 /// extensions to add them.
@@ -79,59 +75,58 @@ impl InferRequest {
     ) -> Result<(Option<String>, Rows, Outputs), ApiError> {
         let outputs = requested(self.outputs.as_deref())?;
         let [input] = <[InputTensor; 1]>::try_from(self.inputs).map_err(|inputs| {
-            ApiError::BadRequest(format!(
-                "expected exactly one input tensor, found {}",
-                inputs.len()
-            ))
+            TensorError::InputCount {
+                found: inputs.len(),
+            }
         })?;
         if input
             .parameters
             .is_some_and(|p| p.binary_data_size.is_some())
         {
-            return Err(ApiError::BadRequest(
-                "binary tensor data is not supported; send the data as JSON".into(),
-            ));
+            return Err(TensorError::BinaryInput.into());
         }
-        let name = &input.name;
-        let [rows, width] = <[i64; 2]>::try_from(input.shape.as_slice()).map_err(|_| {
-            ApiError::BadRequest(format!(
-                "input {name:?}: shape {:?} is not [rows, features]",
-                input.shape
-            ))
-        })?;
+        let InputTensor {
+            name,
+            shape,
+            datatype,
+            data: TensorData(mut data),
+            ..
+        } = input;
+        let Ok([rows, width]) = <[i64; 2]>::try_from(shape.as_slice()) else {
+            return Err(TensorError::Rank { input: name, shape }.into());
+        };
         let (Ok(rows), Ok(width)) = (usize::try_from(rows), usize::try_from(width)) else {
-            return Err(ApiError::BadRequest(format!(
-                "input {name:?}: shape {:?} has a negative dimension",
-                input.shape
-            )));
+            return Err(TensorError::Negative { input: name, shape }.into());
         };
         if width != features.len() {
-            return Err(ApiError::Unprocessable(format!(
-                "input {name:?}: expected {} features, shape says {width}",
-                features.len()
-            )));
+            return Err(ApiError::Width {
+                input: name,
+                expected: features.len(),
+                found: width,
+            });
         }
         if rows > max_rows {
-            return Err(ApiError::TooLarge(format!(
-                "input {name:?}: the batch has {rows} rows, more than the limit of {max_rows}"
-            )));
+            return Err(ApiError::BatchTooLarge {
+                rows,
+                limit: max_rows,
+            });
         }
-        let mut data = input.data.0;
         if Some(data.len()) != rows.checked_mul(width) {
-            return Err(ApiError::BadRequest(format!(
-                "input {name:?}: shape {:?} needs {} values, data has {}",
-                input.shape,
-                rows.saturating_mul(width),
-                data.len()
-            )));
+            return Err(TensorError::DataLength {
+                input: name,
+                shape,
+                needed: rows.saturating_mul(width),
+                found: data.len(),
+            }
+            .into());
         }
-        convert(&mut data, &input.datatype, name)?;
+        convert(&mut data, &datatype, &name)?;
         Ok((self.id, Rows::from_flat(data, features)?, outputs))
     }
 }
 
 /// Narrows values to `datatype`, refusing those it cannot hold.
-fn convert(data: &mut [f64], datatype: &str, name: &str) -> Result<(), ApiError> {
+fn convert(data: &mut [f64], datatype: &str, name: &str) -> Result<(), TensorError> {
     let integer_range = match datatype {
         "FP64" => return Ok(()),
         "FP32" => {
@@ -150,24 +145,27 @@ fn convert(data: &mut [f64], datatype: &str, name: &str) -> Result<(), ApiError>
         "UINT32" => (0.0, u32::MAX as f64),
         "UINT64" => (0.0, u64::MAX as f64),
         other => {
-            return Err(ApiError::BadRequest(format!(
-                "input {name:?}: datatype {other:?} is not supported; use FP64, FP32 or an integer type"
-            )));
+            return Err(TensorError::Datatype {
+                input: name.to_owned(),
+                datatype: other.to_owned(),
+            });
         }
     };
     match data
         .iter()
         .position(|v| v.fract() != 0.0 || !(integer_range.0..=integer_range.1).contains(v))
     {
-        Some(i) => Err(ApiError::BadRequest(format!(
-            "input {name:?}: element {i} ({}) is not a {datatype} value",
-            data[i]
-        ))),
+        Some(element) => Err(TensorError::OutOfType {
+            input: name.to_owned(),
+            element,
+            value: data[element],
+            datatype: datatype.to_owned(),
+        }),
         None => Ok(()),
     }
 }
 
-fn requested(outputs: Option<&[RequestedOutput]>) -> Result<Outputs, ApiError> {
+fn requested(outputs: Option<&[RequestedOutput]>) -> Result<Outputs, TensorError> {
     let Some(outputs) = outputs else {
         return Ok(Outputs {
             label: true,
@@ -180,17 +178,15 @@ fn requested(outputs: Option<&[RequestedOutput]>) -> Result<Outputs, ApiError> {
     };
     for output in outputs {
         if output.parameters.as_ref().and_then(|p| p.binary_data) == Some(true) {
-            return Err(ApiError::BadRequest(
-                "binary tensor data is not supported; ask for JSON outputs".into(),
-            ));
+            return Err(TensorError::BinaryOutput);
         }
         match output.name.as_str() {
             LABEL => selected.label = true,
             PROBABILITIES => selected.probabilities = true,
             other => {
-                return Err(ApiError::BadRequest(format!(
-                    "unknown output {other:?}; this model has {LABEL:?} and {PROBABILITIES:?}"
-                )));
+                return Err(TensorError::UnknownOutput {
+                    name: other.to_owned(),
+                });
             }
         }
     }
@@ -364,7 +360,7 @@ impl<'a> ModelMetadata<'a> {
             versions: [artifact.version()],
             platform: "linfa-logistic",
             inputs: [TensorMetadata {
-                name: "input",
+                name: INPUT,
                 datatype: "FP64",
                 shape: vec![-1, model.features().len() as i64],
             }],
@@ -433,7 +429,7 @@ mod tests {
             );
             let err = request(&json).into_rows(&names(1), 10).unwrap_err();
             assert!(
-                matches!(err, ApiError::BadRequest(_)),
+                matches!(err, ApiError::Tensor(TensorError::OutOfType { .. })),
                 "{datatype} {value}: {err:?}"
             );
         }
@@ -454,7 +450,11 @@ mod tests {
         let three = r#"{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP64","data":[1,2,3]}]}"#;
         assert!(matches!(
             request(three).into_rows(&names(2), 10),
-            Err(ApiError::Unprocessable(_))
+            Err(ApiError::Width {
+                expected: 2,
+                found: 3,
+                ..
+            })
         ));
     }
 

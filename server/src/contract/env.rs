@@ -1,4 +1,5 @@
-//! Configuration from the environment, validated once at start-up.
+//! Configuration from the environment, validated once at start-up: the variables a deployment
+//! may set, their defaults, and what each accepts.
 //!
 //! Variables are read raw and checked into a [`Config`]; a bad value stops start-up with a line
 //! naming the variable, the value and what was expected. An empty value counts as unset.
@@ -9,6 +10,8 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
+use crate::contract::limits::Limits;
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -18,15 +21,30 @@ pub enum LogFormat {
     Json,
 }
 
+/// The address to listen on.
+pub const HOST: &str = "HOST";
+/// The port to listen on.
+pub const PORT: &str = "PORT";
+/// An artifact file replacing the embedded default.
+pub const MODEL_PATH: &str = "MODEL_PATH";
+/// Threads handling requests.
+pub const WORKERS: &str = "WORKERS";
+/// See [`Limits::max_body_bytes`].
+pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+/// See [`Limits::max_batch_rows`].
+pub const MAX_BATCH_ROWS: &str = "MAX_BATCH_ROWS";
+/// `text` or `json`.
+pub const LOG_FORMAT: &str = "LOG_FORMAT";
+
 /// Every environment variable the server reads.
 pub const VARIABLES: [&str; 7] = [
-    "HOST",
-    "PORT",
-    "MODEL_PATH",
-    "WORKERS",
-    "MAX_BODY_BYTES",
-    "MAX_BATCH_ROWS",
-    "LOG_FORMAT",
+    HOST,
+    PORT,
+    MODEL_PATH,
+    WORKERS,
+    MAX_BODY_BYTES,
+    MAX_BATCH_ROWS,
+    LOG_FORMAT,
 ];
 
 /// The service's validated settings.
@@ -40,10 +58,8 @@ pub struct Config {
     pub model_path: Option<PathBuf>,
     /// `WORKERS`: threads handling requests.
     pub workers: usize,
-    /// `MAX_BODY_BYTES`: larger request bodies are refused unread.
-    pub max_body_bytes: usize,
-    /// `MAX_BATCH_ROWS`: larger batches are refused.
-    pub max_batch_rows: usize,
+    /// `MAX_BODY_BYTES` and `MAX_BATCH_ROWS`.
+    pub limits: Limits,
     /// `LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
 }
@@ -64,8 +80,7 @@ impl Default for Config {
             port: 8000,
             model_path: None,
             workers: default_workers(),
-            max_body_bytes: 2 * 1024 * 1024,
-            max_batch_rows: 1000,
+            limits: Limits::default(),
             log_format: LogFormat::Text,
         }
     }
@@ -87,37 +102,29 @@ impl Config {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |name| var(name).filter(|v| !v.trim().is_empty());
         let mut config = Config::default();
-        if let Some(v) = get("HOST") {
-            config.host = parse(&v, "HOST", "an IP address such as 0.0.0.0 or ::")?;
+        if let Some(v) = get(HOST) {
+            config.host = parse(&v, HOST, "an IP address such as 0.0.0.0 or ::")?;
         }
-        if let Some(v) = get("PORT") {
-            config.port = parse(&v, "PORT", "a port number from 0 to 65535")?;
+        if let Some(v) = get(PORT) {
+            config.port = parse(&v, PORT, "a port number from 0 to 65535")?;
         }
-        config.model_path = get("MODEL_PATH").map(PathBuf::from);
-        if let Some(v) = get("WORKERS") {
-            config.workers = positive(&v, "WORKERS", "a thread count from 1 to 1024", 1024)?;
+        config.model_path = get(MODEL_PATH).map(PathBuf::from);
+        if let Some(v) = get(WORKERS) {
+            config.workers = positive(&v, WORKERS, "a thread count from 1 to 1024", 1024)?;
         }
-        if let Some(v) = get("MAX_BODY_BYTES") {
-            config.max_body_bytes = positive(
-                &v,
-                "MAX_BODY_BYTES",
-                "a byte count of at least 1",
-                usize::MAX,
-            )?;
+        if let Some(v) = get(MAX_BODY_BYTES) {
+            config.limits.max_body_bytes =
+                positive(&v, MAX_BODY_BYTES, "a byte count of at least 1", usize::MAX)?;
         }
-        if let Some(v) = get("MAX_BATCH_ROWS") {
-            config.max_batch_rows = positive(
-                &v,
-                "MAX_BATCH_ROWS",
-                "a row count of at least 1",
-                usize::MAX,
-            )?;
+        if let Some(v) = get(MAX_BATCH_ROWS) {
+            config.limits.max_batch_rows =
+                positive(&v, MAX_BATCH_ROWS, "a row count of at least 1", usize::MAX)?;
         }
-        if let Some(v) = get("LOG_FORMAT") {
+        if let Some(v) = get(LOG_FORMAT) {
             config.log_format = match v.trim() {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
-                _ => return Err(invalid("LOG_FORMAT", &v, "text or json")),
+                _ => return Err(invalid(LOG_FORMAT, &v, "text or json")),
             };
         }
         Ok(config)
@@ -196,8 +203,10 @@ mod tests {
                 port: 9000,
                 model_path: Some("/models/iris.json".into()),
                 workers: 3,
-                max_body_bytes: 1024,
-                max_batch_rows: 10,
+                limits: Limits {
+                    max_body_bytes: 1024,
+                    max_batch_rows: 10,
+                },
                 log_format: LogFormat::Json,
             }
         );

@@ -1,6 +1,6 @@
 //! Log output: one line per event on stdout, as text or JSON lines.
 
-use crate::config::LogFormat;
+use crate::contract::env::LogFormat;
 
 /// Installs the process-wide subscriber. Call once, before anything logs.
 pub fn init(format: LogFormat) {

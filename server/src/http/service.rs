@@ -5,70 +5,89 @@
 //! response over 1 KiB (a batch of predictions) waited for the client's delayed ACK: 40 ms
 //! each. So the listener is bound here with `TCP_NODELAY`, which Linux passes on to every
 //! accepted socket, and handed to tiny_http, and the workers turn each tiny_http request into a
-//! rouille request for the [`App`]. Handlers stay plain rouille functions.
+//! rouille request for the pipeline. Handlers stay plain rouille functions.
 //!
-//! Each worker takes requests straight from tiny_http's queue. Shutdown happens in the `App`:
-//! it stops answering anything but liveness and the service waits for the requests already
-//! being handled; the process then exits, closing the socket.
+//! Each worker takes requests straight from tiny_http's queue, reads the body once under the
+//! limit, and hands it to the [`pipeline`]. Shutdown happens in the [`State`]: it stops
+//! answering anything but liveness and the service waits for the requests already being
+//! handled; the process then exits, closing the socket.
 
 use std::io::Read;
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::app::App;
-use crate::error::ApiError;
-use crate::routes;
-
-/// How long a stop signal waits for in-flight requests: well inside Docker's 10 s grace
-/// period and the manifests' `terminationGracePeriodSeconds`.
-pub const DRAIN_GRACE: Duration = Duration::from_secs(8);
+use crate::artifact::Artifact;
+use crate::contract::env::Config;
+use crate::contract::errors::ApiError;
+use crate::contract::routes;
+use crate::http::state::State;
+use crate::http::{body, pipeline};
 
 /// Connections waiting to be accepted before the kernel refuses more.
 const BACKLOG: i32 = 1024;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr}: {cause}")]
+#[error("cannot listen on {addr}: {source}")]
 pub struct StartError {
     pub addr: SocketAddr,
-    pub cause: String,
+    #[source]
+    pub source: std::io::Error,
 }
 
 /// A running service.
 #[derive(Debug)]
 pub struct Service {
-    app: Arc<App>,
+    state: Arc<State>,
     addr: SocketAddr,
 }
 
 impl Service {
-    /// Binds `addr` (port 0 picks a free port) and serves `app` with `workers` threads.
-    pub fn start(app: Arc<App>, addr: SocketAddr, workers: usize) -> Result<Service, StartError> {
-        let fail = |cause: &dyn ToString| StartError {
-            addr,
-            cause: cause.to_string(),
-        };
-        let listener = bind(addr).map_err(|e| fail(&e))?;
-        let addr = listener.local_addr().map_err(|e| fail(&e))?;
-        let server =
-            Arc::new(tiny_http::Server::from_listener(listener, None).map_err(|e| fail(&e))?);
+    /// Serves `artifact` as `config` says; `started` is when the process began. The one way
+    /// the service is started, by the binary and by in-process tests alike.
+    pub fn launch(
+        config: &Config,
+        artifact: Artifact,
+        started: SystemTime,
+    ) -> Result<Service, StartError> {
+        let state = Arc::new(State::new(artifact, config.limits, started));
+        Service::start(
+            state,
+            SocketAddr::new(config.host, config.port),
+            config.workers,
+        )
+    }
+
+    /// Binds `addr` (port 0 picks a free port) and serves `state` with `workers` threads.
+    pub fn start(
+        state: Arc<State>,
+        addr: SocketAddr,
+        workers: usize,
+    ) -> Result<Service, StartError> {
+        let fail = |source| StartError { addr, source };
+        let listener = bind(addr).map_err(fail)?;
+        let addr = listener.local_addr().map_err(fail)?;
+        let server = Arc::new(
+            tiny_http::Server::from_listener(listener, None)
+                .map_err(|e| fail(std::io::Error::other(e)))?,
+        );
         for i in 0..workers.max(1) {
-            let (server, app) = (Arc::clone(&server), Arc::clone(&app));
+            let (server, state) = (Arc::clone(&server), Arc::clone(&state));
             thread::Builder::new()
                 .name(format!("worker-{i}"))
                 .spawn(move || {
                     while let Ok(request) = server.recv() {
-                        serve(&app, request);
+                        serve(&state, request);
                     }
                 })
-                .map_err(|e| fail(&e))?;
+                .map_err(fail)?;
         }
-        Ok(Service { app, addr })
+        Ok(Service { state, addr })
     }
 
     /// The bound address.
@@ -76,16 +95,16 @@ impl Service {
         self.addr
     }
 
-    pub fn app(&self) -> &App {
-        &self.app
+    pub fn state(&self) -> &State {
+        &self.state
     }
 
-    /// Stops taking new work and waits up to `grace` for in-flight requests. Returns true
-    /// when they all finished.
-    pub fn shutdown(&self, grace: Duration) -> bool {
-        self.app.begin_shutdown();
+    /// Waits up to `grace` for the requests in flight, after [`State::begin_shutdown`].
+    /// Returns true when they all finished.
+    pub fn drain(&self, grace: Duration) -> bool {
+        self.state.begin_shutdown();
         let deadline = Instant::now() + grace;
-        while self.app.in_flight() > 0 {
+        while self.state.in_flight() > 0 {
             if Instant::now() >= deadline {
                 return false;
             }
@@ -106,10 +125,11 @@ fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
 }
 
 /// Answers one request from the socket: reads its body (never more than the limit allows),
-/// hands it to the app as a rouille request, and writes the answer.
-fn serve(app: &App, mut request: tiny_http::Request) {
-    let entry = app.enter();
-    let body = read_body(&mut request, app.limits().max_body_bytes);
+/// hands it to the pipeline as a rouille request, and writes the answer.
+fn serve(state: &State, mut request: tiny_http::Request) {
+    let entry = state.enter();
+    let declared = request.body_length().map(|len| len as u64);
+    let body = body::read(request.as_reader(), declared, state.limits().max_body_bytes);
     let headers = request
         .headers()
         .iter()
@@ -129,32 +149,19 @@ fn serve(app: &App, mut request: tiny_http::Request) {
         request.method().as_str(),
         request.url(),
         headers,
-        body,
+        Vec::new(),
     );
     let response = panic::catch_unwind(AssertUnwindSafe(|| {
-        app.handle_entered(&entry, &rouille_request)
+        pipeline::handle(state, &entry, &rouille_request, body)
     }))
     .unwrap_or_else(|_| {
         let path = rouille_request.url();
-        ApiError::Internal("the server failed to answer this request".into())
-            .response(routes::api_of(&path))
+        pipeline::error_response(
+            &ApiError::Internal("the server failed to answer this request"),
+            routes::api_of(&path),
+        )
     });
     let _ = request.respond(to_tiny_http(response));
-}
-
-/// The body, read up to one byte over `limit` so that the handler can tell it is too large.
-/// A body whose declared length is over the limit is not read at all.
-fn read_body(request: &mut tiny_http::Request, limit: usize) -> Vec<u8> {
-    if request.body_length().is_some_and(|len| len > limit) {
-        return Vec::new();
-    }
-    let mut body = Vec::with_capacity(request.body_length().unwrap_or(0).min(limit));
-    // A broken upload leaves a truncated body, which the handler refuses as malformed.
-    let _ = request
-        .as_reader()
-        .take(limit as u64 + 1)
-        .read_to_end(&mut body);
-    body
 }
 
 fn to_tiny_http(response: rouille::Response) -> tiny_http::Response<Box<dyn Read + Send>> {

@@ -1,6 +1,7 @@
 //! Prometheus metrics, exposed at `/metrics` in the OpenMetrics text format that Prometheus
-//! scrapes: requests by route, method and status, latency by route, predicted rows, the served
-//! model, and when the process started and how long it took to become ready.
+//! scrapes: requests by route, method and status, requests in flight, latency by route,
+//! predicted rows, the served model, and when the process started and how long it took to
+//! become ready.
 
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,6 +16,7 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 use crate::artifact::Artifact;
+use crate::contract::lifecycle::IN_FLIGHT_METRIC;
 
 /// The content type of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -46,6 +48,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     rows: Family<RouteLabels, Counter>,
+    in_flight: Gauge,
     startup: Gauge<f64, AtomicU64>,
 }
 
@@ -67,6 +70,12 @@ impl Metrics {
             "http_request_duration_seconds",
             "Time from routing a request to having its response, by route template",
             latency.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register(
+            IN_FLIGHT_METRIC,
+            "Requests received and not yet answered, this scrape included",
+            in_flight.clone(),
         );
         let rows = Family::<RouteLabels, Counter>::default();
         registry.register(
@@ -108,8 +117,24 @@ impl Metrics {
             requests,
             latency,
             rows,
+            in_flight,
             startup,
         }
+    }
+
+    /// A request has arrived.
+    pub fn enter(&self) {
+        self.in_flight.inc();
+    }
+
+    /// A request has been answered (or abandoned).
+    pub fn leave(&self) {
+        self.in_flight.dec();
+    }
+
+    /// Requests received and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        usize::try_from(self.in_flight.get()).unwrap_or(0)
     }
 
     /// Records one answered request.

@@ -1,0 +1,168 @@
+//! One plain function per endpoint: (state, request, body) → response or [`ApiError`].
+
+use rouille::{Request, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::quote_non_finite;
+use crate::api::seed::{ModelResponse, PredictRequest, PredictResponse};
+use crate::api::v2::{InferRequest, InferResponse, ModelMetadata, ModelReady, ServerMetadata};
+use crate::contract::errors::ApiError;
+use crate::contract::openapi::OPENAPI;
+use crate::contract::routes::{Endpoint, Matched, ModelPath};
+use crate::http::body::Body;
+use crate::http::metrics;
+use crate::http::state::State;
+
+/// Runs the handler of the matched route.
+pub fn dispatch(
+    state: &State,
+    matched: &Matched,
+    request: &Request,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let artifact = state.artifact();
+    let template = matched.route.template;
+    let model = matched.model.as_ref();
+    match matched.route.endpoint {
+        Endpoint::Health => json(&Status { status: "ok" }),
+        Endpoint::Ready => {
+            ready(state)?;
+            json(&Status { status: "ready" })
+        }
+        Endpoint::Model => json(&ModelResponse::of(artifact, state.limits())),
+        Endpoint::Predict => predict(state, template, request, body),
+        Endpoint::Metrics => Ok(Response::from_data(
+            metrics::CONTENT_TYPE,
+            state.metrics().encode(),
+        )),
+        Endpoint::OpenApi => Ok(Response::from_data("application/json", OPENAPI)),
+        Endpoint::V2Server => json(&ServerMetadata {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            extensions: [],
+        }),
+        Endpoint::V2Live => json(&Live { live: true }),
+        Endpoint::V2Ready => {
+            ready(state)?;
+            json(&Ready { ready: true })
+        }
+        Endpoint::V2Model => {
+            served(state, model)?;
+            json(&ModelMetadata::of(artifact))
+        }
+        Endpoint::V2ModelReady => {
+            served(state, model)?;
+            ready(state)?;
+            json(&ModelReady {
+                name: artifact.name(),
+                ready: true,
+            })
+        }
+        Endpoint::V2Infer => {
+            served(state, model)?;
+            infer(state, template, request, body)
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Status {
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct Live {
+    live: bool,
+}
+
+#[derive(Serialize)]
+struct Ready {
+    ready: bool,
+}
+
+fn predict(
+    state: &State,
+    template: &'static str,
+    request: &Request,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body: PredictRequest = read_json(request, body)?;
+    let model = state.artifact().model();
+    let rows = body.into_rows(model.features(), state.limits().max_batch_rows)?;
+    let predictions = model.predict(&rows)?;
+    state.metrics().predicted(template, predictions.len());
+    json(&PredictResponse::new(state.artifact(), predictions))
+}
+
+fn infer(
+    state: &State,
+    template: &'static str,
+    request: &Request,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body: InferRequest = read_json(request, body)?;
+    let model = state.artifact().model();
+    let (id, rows, outputs) = body.into_rows(model.features(), state.limits().max_batch_rows)?;
+    let predictions = model.predict(&rows)?;
+    state.metrics().predicted(template, predictions.len());
+    json(&InferResponse::new(
+        state.artifact(),
+        id,
+        &predictions,
+        outputs,
+    ))
+}
+
+fn ready(state: &State) -> Result<(), ApiError> {
+    if state.is_ready() {
+        Ok(())
+    } else {
+        Err(ApiError::ShuttingDown)
+    }
+}
+
+/// Checks that a V2 path names the served model (and version, when given).
+fn served(state: &State, path: Option<&ModelPath>) -> Result<(), ApiError> {
+    let artifact = state.artifact();
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let version_ok = path
+        .version
+        .as_deref()
+        .is_none_or(|v| v == artifact.version());
+    if path.name == artifact.name() && version_ok {
+        Ok(())
+    } else {
+        Err(ApiError::ModelNotServed {
+            name: path.name.clone(),
+            version: path.version.clone(),
+            served: artifact.name().to_owned(),
+            served_version: artifact.version().to_owned(),
+        })
+    }
+}
+
+/// Decodes a JSON body. A missing Content-Type is read as JSON, since standard V2 clients send
+/// none.
+fn read_json<T: DeserializeOwned>(request: &Request, body: Body) -> Result<T, ApiError> {
+    if let Some(content_type) = request.header("Content-Type") {
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        let json = mime.eq_ignore_ascii_case("application/json")
+            || mime.to_ascii_lowercase().ends_with("+json");
+        if !json {
+            return Err(ApiError::UnsupportedMediaType {
+                mime: mime.to_owned(),
+            });
+        }
+    }
+    serde_json::from_slice(&quote_non_finite(&body?)).map_err(|e| ApiError::from_json(&e))
+}
+
+/// A 200 JSON response.
+fn json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
+    serde_json::to_vec(value)
+        .map(|body| Response::from_data("application/json", body))
+        .map_err(|_| ApiError::Internal("cannot encode the response"))
+}

@@ -1,0 +1,96 @@
+//! The shared state every request may need: the model, the limits, the metrics, and whether the
+//! service is shutting down. Immutable but for counters; it calls nothing above it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use crate::artifact::Artifact;
+use crate::contract::limits::Limits;
+use crate::http::metrics::Metrics;
+
+/// Everything a request may need. Shared by all worker threads.
+#[derive(Debug)]
+pub struct State {
+    artifact: Artifact,
+    limits: Limits,
+    metrics: Metrics,
+    stopping: AtomicBool,
+}
+
+impl State {
+    /// The state for serving `artifact`; `started` is when the process began.
+    pub fn new(artifact: Artifact, limits: Limits, started: SystemTime) -> State {
+        let metrics = Metrics::new(&artifact, started);
+        State {
+            artifact,
+            limits,
+            metrics,
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    pub fn artifact(&self) -> &Artifact {
+        &self.artifact
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Ready while the model is loaded (it is before the state exists) and not shutting down.
+    pub fn is_ready(&self) -> bool {
+        !self.stopping.load(Ordering::Acquire)
+    }
+
+    /// From now on only liveness is answered; everything else gets 503 and a closed
+    /// connection, so that in-flight requests can drain.
+    pub fn begin_shutdown(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
+    /// Requests received and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.metrics.in_flight()
+    }
+
+    /// Counts a request as in flight until the guard is dropped; shutdown waits for these.
+    /// Whether it will be served or refused as shutting down is decided here, on arrival, so
+    /// that a request already arriving when the stop signal comes is still served.
+    pub fn enter(&self) -> InFlight<'_> {
+        self.metrics.enter();
+        InFlight {
+            metrics: &self.metrics,
+            admitted: self.is_ready(),
+        }
+    }
+
+    /// Records how long start-up took, once listening.
+    pub fn mark_started(&self, startup: Duration) {
+        self.metrics.ready(startup);
+    }
+}
+
+/// A request in flight; dropping it ends the request, even when the handler panicked.
+#[derive(Debug)]
+pub struct InFlight<'a> {
+    metrics: &'a Metrics,
+    /// Arrived before shutdown began, so it is served.
+    admitted: bool,
+}
+
+impl InFlight<'_> {
+    /// Whether the request arrived before shutdown began.
+    pub fn admitted(&self) -> bool {
+        self.admitted
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.metrics.leave();
+    }
+}
