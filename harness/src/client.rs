@@ -1,6 +1,14 @@
-//! HTTP to the service under test: the only way the harness reaches a container.
+//! HTTP to the service under test: the only way the harness reaches a running service. One
+//! place builds each kind of request body, so every check sends the same shapes.
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::time::Duration;
+
+use serde_json::{Value, json};
+use server::contract::Limits;
+use server::contract::routes::{PREDICT, V2_INFER, route};
+use server::contract::v2::INPUT;
 
 use crate::error::HarnessError;
 
@@ -14,9 +22,30 @@ pub struct Answer {
 
 impl Answer {
     /// The body as JSON, if it is.
-    pub fn json(&self) -> Option<serde_json::Value> {
+    pub fn json(&self) -> Option<Value> {
         serde_json::from_str(&self.body).ok()
     }
+}
+
+/// The body of `POST /predict` for `rows`.
+pub fn predict_body(rows: &[Vec<f64>]) -> Value {
+    json!({ "instances": rows })
+}
+
+/// The body of a V2 infer request for `rows` of `width` features, as one `[N, F]` FP64 tensor.
+pub fn infer_body(rows: &[Vec<f64>], width: usize, id: Option<&str>) -> Value {
+    let mut body = json!({"inputs": [{
+        "name": INPUT, "shape": [rows.len(), width], "datatype": "FP64", "data": rows,
+    }]});
+    if let Some(id) = id {
+        body["id"] = id.into();
+    }
+    body
+}
+
+/// The V2 infer path of `model`.
+pub fn infer_path(model: &str) -> String {
+    route(V2_INFER).map_or_else(String::new, |r| r.path(model, ""))
 }
 
 /// A keep-alive client for one base URL, e.g. `http://127.0.0.1:49153`.
@@ -24,6 +53,17 @@ impl Answer {
 pub struct Client {
     base: String,
     http: reqwest::blocking::Client,
+}
+
+/// What `GET /model` says of the served model: the facts a client needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    pub name: String,
+    pub version: String,
+    pub artifact_sha256: String,
+    pub limits: Limits,
+    /// The whole answer, for checks that compare it.
+    pub body: Value,
 }
 
 impl Client {
@@ -48,13 +88,55 @@ impl Client {
     }
 
     /// Sends `body` as JSON.
-    pub fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<Answer, HarnessError> {
+    pub fn post_json(&self, path: &str, body: &Value) -> Result<Answer, HarnessError> {
         self.send(
             "POST",
             path,
             Some("application/json"),
             Some(body.to_string().into_bytes()),
         )
+    }
+
+    /// `POST /predict` with `rows`.
+    pub fn predict(&self, rows: &[Vec<f64>]) -> Result<Answer, HarnessError> {
+        self.post_json(PREDICT, &predict_body(rows))
+    }
+
+    /// V2 infer for `model` with `rows` of `width` features, sent with no Content-Type as
+    /// standard V2 clients do.
+    pub fn infer(
+        &self,
+        model: &str,
+        rows: &[Vec<f64>],
+        width: usize,
+        id: Option<&str>,
+    ) -> Result<Answer, HarnessError> {
+        let body = infer_body(rows, width, id).to_string().into_bytes();
+        self.send("POST", &infer_path(model), None, Some(body))
+    }
+
+    /// Reads `GET /model`: the served model and the limits it announces.
+    pub fn served(&self) -> Result<Served, String> {
+        let answer = self.get("/model").map_err(|e| crate::error::chain(&e))?;
+        let body = answer
+            .json()
+            .filter(|_| answer.status == 200)
+            .ok_or_else(|| format!("/model answered {}: {}", answer.status, answer.body))?;
+        let text = |key: &str| {
+            body[key]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("/model has no {key:?}: {body}"))
+        };
+        let limits = serde_json::from_value(body["limits"].clone())
+            .map_err(|e| format!("/model: limits {}: {e}", body["limits"]))?;
+        Ok(Served {
+            name: text("name")?,
+            version: text("version")?,
+            artifact_sha256: text("artifact_sha256")?,
+            limits,
+            body,
+        })
     }
 
     /// Sends any method, content type (none when `None`) and body.
@@ -65,32 +147,111 @@ impl Client {
         content_type: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Result<Answer, HarnessError> {
+        self.send_with(method, path, content_type, &[], body)
+    }
+
+    /// Like [`Client::send`], with extra headers.
+    pub fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Answer, HarnessError> {
         let url = format!("{}{path}", self.base);
-        let fail = |cause: &dyn ToString| HarnessError::Http {
-            method: method.to_owned(),
-            url: url.clone(),
-            cause: cause.to_string(),
-        };
-        let method_value = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| fail(&e))?;
+        let method_value =
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut request = self.http.request(method_value, &url);
         if let Some(ct) = content_type {
             request = request.header("Content-Type", ct);
         }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(body) = body {
             request = request.body(body);
         }
-        let response = request.send().map_err(|e| fail(&e))?;
+        let fail = |source| HarnessError::Http {
+            method: method.to_owned(),
+            url: url.clone(),
+            source,
+        };
+        let response = request.send().map_err(fail)?;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
             .get("Content-Type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response.text().map_err(|e| fail(&e))?;
+        let body = response.text().map_err(fail)?;
         Ok(Answer {
             status,
             content_type,
             body,
         })
     }
+
+    /// The `host:port` the base URL names.
+    pub fn authority(&self) -> &str {
+        let rest = self.base.split_once("://").map_or(&*self.base, |(_, r)| r);
+        rest.split('/').next().unwrap_or(rest)
+    }
+
+    /// Writes `head` (and then `body`, in pieces) on a fresh connection and reads one answer
+    /// with a Content-Length body: for requests no HTTP client library would send.
+    pub fn raw(&self, head: &str, body: &[&[u8]]) -> Result<Answer, HarnessError> {
+        let addr = self.authority().to_owned();
+        let fail = |what| {
+            let addr = addr.clone();
+            move |source| HarnessError::Socket { what, addr, source }
+        };
+        let mut stream = TcpStream::connect(&addr).map_err(fail("connect to"))?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(fail("set a timeout on"))?;
+        stream
+            .write_all(head.as_bytes())
+            .map_err(fail("write to"))?;
+        for piece in body {
+            // The service may answer and close before it has read everything.
+            if stream.write_all(piece).is_err() {
+                break;
+            }
+        }
+        read_answer(&mut BufReader::new(stream)).map_err(fail("read from"))
+    }
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length body.
+pub fn read_answer(stream: &mut impl BufRead) -> std::io::Result<Answer> {
+    let mut status_line = String::new();
+    stream.read_line(&mut status_line)?;
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
+    let (mut length, mut content_type) = (0, None);
+    loop {
+        let mut line = String::new();
+        stream.read_line(&mut line)?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            } else if name.eq_ignore_ascii_case("content-type") {
+                content_type = Some(value.trim().to_owned());
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body)?;
+    Ok(Answer {
+        status,
+        content_type,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }

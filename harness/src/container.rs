@@ -3,6 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+use server::contract::Config;
+use server::contract::env::{HOST, LOG_FORMAT, MODEL_PATH, PORT};
+use server::contract::lifecycle::EVENT;
 use testcontainers::core::{AccessMode, ContainerPort, Mount, WaitFor};
 use testcontainers::runners::SyncRunner;
 use testcontainers::{Container, GenericImage, ImageExt};
@@ -10,8 +14,10 @@ use testcontainers::{Container, GenericImage, ImageExt};
 use crate::client::Client;
 use crate::error::HarnessError;
 
-/// The port the service listens on inside the container.
-pub const PORT: ContainerPort = ContainerPort::Tcp(8000);
+/// The port the service listens on inside the container: the server's default.
+pub fn port() -> ContainerPort {
+    ContainerPort::Tcp(Config::default().port)
+}
 
 /// How to run a container.
 #[derive(Debug, Clone, Default)]
@@ -50,7 +56,7 @@ impl Launch {
             .file_name()
             .map_or_else(|| "model.json".into(), |n| n.to_string_lossy().into_owned());
         let path = format!("/models/{name}");
-        self.env.push(("MODEL_PATH".into(), path.clone()));
+        self.env.push((MODEL_PATH.into(), path.clone()));
         self.mounts.push((host_path.display().to_string(), path));
         self
     }
@@ -58,7 +64,7 @@ impl Launch {
     /// Serve another artifact: copy it in and point `MODEL_PATH` at it.
     pub fn with_artifact(mut self, file_name: &str, bytes: Vec<u8>) -> Launch {
         let path = format!("/models/{file_name}");
-        self.env.push(("MODEL_PATH".into(), path.clone()));
+        self.env.push((MODEL_PATH.into(), path.clone()));
         self.files.push((path, bytes));
         self
     }
@@ -81,9 +87,9 @@ fn split_reference(reference: &str) -> (&str, &str) {
 fn request(reference: &str, launch: &Launch) -> testcontainers::ContainerRequest<GenericImage> {
     let (name, tag) = split_reference(reference);
     let mut request = GenericImage::new(name, tag)
-        .with_exposed_port(PORT)
+        .with_exposed_port(port())
         .with_wait_for(WaitFor::Nothing)
-        .with_env_var("LOG_FORMAT", "json");
+        .with_env_var(LOG_FORMAT, "json");
     for (key, value) in &launch.env {
         request = request.with_env_var(key, value);
     }
@@ -107,31 +113,46 @@ fn request(reference: &str, launch: &Launch) -> testcontainers::ContainerRequest
     if let Some(port) = launch.host_port {
         request = request
             .with_network("host")
-            .with_env_var("HOST", "127.0.0.1")
-            .with_env_var("PORT", port.to_string());
+            .with_env_var(HOST, "127.0.0.1")
+            .with_env_var(PORT, port.to_string());
     }
     request
 }
 
 /// Starts a container and waits for it to be ready.
 pub fn start(reference: &str, launch: &Launch) -> Result<Running, HarnessError> {
-    let fail = |cause: &dyn ToString| HarnessError::Container {
+    let fail = |source| HarnessError::Container {
         image: reference.to_owned(),
-        cause: cause.to_string(),
+        source,
     };
     let started = Instant::now();
-    let container = request(reference, launch).start().map_err(|e| fail(&e))?;
+    let container = request(reference, launch).start().map_err(fail)?;
     let within = launch.ready_within.unwrap_or(Duration::from_secs(30));
+    // A container that exits at once has no published port to ask: that, too, is not ready.
     let client = match launch.host_port {
         Some(port) => Ok(Client::new(format!("http://127.0.0.1:{port}"))),
-        None => client_for(&container),
+        None => client_for(&container).map_err(|e| crate::error::chain(&e)),
     };
-    let client = client
-        .map_err(|e| e.to_string())
-        .and_then(|client| {
-            wait_ready_or_exit(&container, &client, started, within).map(|()| client)
-        })
-        .map_err(|e| fail(&format!("{e}{}", diagnose(&container))))?;
+    let ready = client.and_then(|client| {
+        wait_ready_or_exit(&container, &client, started, within).map(|()| client)
+    });
+    let client = match ready {
+        Ok(client) => client,
+        Err(why) => {
+            let text = |bytes: Result<Vec<u8>, _>| {
+                bytes
+                    .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+                    .unwrap_or_default()
+            };
+            return Err(HarnessError::NotReady {
+                image: reference.to_owned(),
+                why,
+                exit_code: container.exit_code().ok().flatten(),
+                stderr: text(container.stderr_to_vec()),
+                stdout: text(container.stdout_to_vec()),
+            });
+        }
+    };
     Ok(Running {
         container,
         client,
@@ -139,25 +160,22 @@ pub fn start(reference: &str, launch: &Launch) -> Result<Running, HarnessError> 
     })
 }
 
-/// The exit code and output of a container that did not come up, for the error message.
-fn diagnose(container: &Container<GenericImage>) -> String {
-    let text = |bytes: Result<Vec<u8>, _>| {
-        bytes
-            .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
-            .unwrap_or_default()
-    };
-    let code = container.exit_code().ok().flatten();
-    let stderr = text(container.stderr_to_vec());
-    let stdout = text(container.stdout_to_vec());
-    format!("; exit code {code:?}; stderr: {stderr:?}; stdout: {stdout:?}")
-}
-
 /// A client for the container's published port on the loopback address.
 pub fn client_for(
     container: &Container<GenericImage>,
 ) -> Result<Client, testcontainers::TestcontainersError> {
-    let port = container.get_host_port_ipv4(PORT)?;
+    let port = container.get_host_port_ipv4(port())?;
     Ok(Client::new(format!("http://127.0.0.1:{port}")))
+}
+
+/// The container's JSON log lines so far whose event is `event`.
+pub fn events(container: &Container<GenericImage>, event: &str) -> Vec<Value> {
+    let logs = container.stdout_to_vec().unwrap_or_default();
+    String::from_utf8_lossy(&logs)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|value| value[EVENT] == event)
+        .collect()
 }
 
 /// Like [`wait_ready`], but gives up at once when the container has exited.
@@ -197,22 +215,28 @@ pub fn wait_ready(client: &Client, since: Instant, within: Duration) -> Result<(
 /// The baseline for cold start: the same image started with `--version`, which prints and
 /// exits at once. Returns the time from asking Docker to start it until it has exited.
 pub fn bare_start(reference: &str) -> Result<Duration, HarnessError> {
-    let fail = |cause: &dyn ToString| HarnessError::Container {
+    let fail = |source| HarnessError::Container {
         image: reference.to_owned(),
-        cause: cause.to_string(),
+        source,
     };
     let launch = Launch {
         cmd: Some(vec!["--version".into()]),
         ..Launch::default()
     };
     let started = Instant::now();
-    let container = request(reference, &launch).start().map_err(|e| fail(&e))?;
+    let container = request(reference, &launch).start().map_err(fail)?;
     loop {
-        if container.exit_code().map_err(|e| fail(&e))?.is_some() {
+        if container.exit_code().map_err(fail)?.is_some() {
             return Ok(started.elapsed());
         }
         if started.elapsed() > Duration::from_secs(30) {
-            return Err(fail(&"`--version` did not exit within 30 s"));
+            return Err(HarnessError::NotReady {
+                image: reference.to_owned(),
+                why: "`--version` did not exit within 30 s".into(),
+                exit_code: None,
+                stderr: String::new(),
+                stdout: String::new(),
+            });
         }
         std::thread::sleep(Duration::from_millis(1));
     }

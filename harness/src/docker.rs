@@ -20,18 +20,18 @@ pub struct Docker {
 impl Docker {
     /// Connects to the local engine (`DOCKER_HOST` or the default socket) and checks it answers.
     pub fn connect() -> Result<Docker, HarnessError> {
-        let unavailable = |cause: &dyn ToString| HarnessError::DockerUnavailable {
-            cause: cause.to_string(),
-        };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| unavailable(&e))?;
-        let api = bollard::Docker::connect_with_local_defaults().map_err(|e| unavailable(&e))?;
+            .map_err(HarnessError::Runtime)?;
+        let api = bollard::Docker::connect_with_local_defaults()
+            .map_err(HarnessError::DockerUnavailable)?;
         let api = runtime
             .block_on(api.negotiate_version())
-            .map_err(|e| unavailable(&e))?;
-        runtime.block_on(api.ping()).map_err(|e| unavailable(&e))?;
+            .map_err(HarnessError::DockerUnavailable)?;
+        runtime
+            .block_on(api.ping())
+            .map_err(HarnessError::DockerUnavailable)?;
         Ok(Docker { api, runtime })
     }
 
@@ -69,7 +69,9 @@ impl Docker {
             .block_on(stream.try_collect())
             .map_err(|e| HarnessError::docker("load", e))?;
         match progress.iter().find_map(|p| p.error_detail.as_ref()) {
-            Some(detail) => Err(HarnessError::docker("load", format!("{detail:?}"))),
+            Some(detail) => Err(HarnessError::Load {
+                detail: detail.message.clone().unwrap_or_default(),
+            }),
             None => Ok(()),
         }
     }

@@ -1,51 +1,93 @@
-//! The repository's fixtures, read from the workspace: golden cases, bad inputs, artifacts.
+//! The repository's fixtures, loaded once into a value: the reference artifacts (the oracles),
+//! their golden cases and the bad inputs.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use server::Artifact;
-use server::fixtures::{BadInputs, GoldenFile};
+use server::contract::fixtures::{BadInputs, GoldenFile};
 
 use crate::error::HarnessError;
 
+/// The reference models, the default (served when no `MODEL_PATH` is set) first.
+pub const MODELS: [&str; 2] = ["wine-quality", "iris"];
+
+/// The repository the harness was built from: where the Dockerfile and fixtures are.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// A reference model: its artifact file, loaded as the oracle, and its golden cases.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    pub oracle: Artifact,
+    pub golden: GoldenFile,
+}
+
+/// Everything under `fixtures/` that the checks use.
+#[derive(Debug, Clone)]
+pub struct Fixtures {
+    pub root: PathBuf,
+    pub references: BTreeMap<String, Reference>,
+    pub bad_inputs: BadInputs,
+}
+
+impl Fixtures {
+    /// Reads and checks every fixture of the repository at `root`.
+    pub fn load(root: &Path) -> Result<Fixtures, HarnessError> {
+        let mut references = BTreeMap::new();
+        for model in MODELS {
+            let path = root.join(format!("fixtures/models/{model}.json"));
+            let bytes = read(&path)?;
+            let oracle = Artifact::from_bytes(&bytes, &path.display().to_string())?;
+            let golden = parse(&root.join(format!("fixtures/golden/{model}.json")))?;
+            references.insert(
+                model.to_owned(),
+                Reference {
+                    path,
+                    bytes,
+                    oracle,
+                    golden,
+                },
+            );
+        }
+        Ok(Fixtures {
+            root: root.to_owned(),
+            references,
+            bad_inputs: parse(&root.join("fixtures/bad-inputs.json"))?,
+        })
+    }
+
+    /// The reference model called `model`.
+    pub fn reference(&self, model: &str) -> Result<&Reference, HarnessError> {
+        self.references
+            .get(model)
+            .ok_or_else(|| HarnessError::MissingFixture {
+                what: "reference artifact",
+                model: model.to_owned(),
+            })
+    }
+
+    /// The model the image serves with no `MODEL_PATH`.
+    pub fn default_model(&self) -> Result<&Reference, HarnessError> {
+        self.reference(MODELS[0])
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, HarnessError> {
-    std::fs::read(path).map_err(|cause| HarnessError::Io {
-        path: path.display().to_string(),
-        cause,
+    std::fs::read(path).map_err(|source| HarnessError::Io {
+        path: path.to_owned(),
+        source,
     })
 }
 
 fn parse<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, HarnessError> {
-    serde_json::from_slice(&read(path)?).map_err(|e| HarnessError::Io {
-        path: path.display().to_string(),
-        cause: std::io::Error::other(e),
-    })
-}
-
-/// The golden cases of `model`.
-pub fn golden(root: &Path, model: &str) -> Result<GoldenFile, HarnessError> {
-    parse(&root.join(format!("fixtures/golden/{model}.json")))
-}
-
-/// The bad inputs, written for the default model.
-pub fn bad_inputs(root: &Path) -> Result<BadInputs, HarnessError> {
-    parse(&root.join("fixtures/bad-inputs.json"))
-}
-
-/// Where a reference model's artifact is.
-pub fn artifact_path(root: &Path, model: &str) -> std::path::PathBuf {
-    root.join(format!("fixtures/models/{model}.json"))
-}
-
-/// A reference model's artifact bytes.
-pub fn artifact_bytes(root: &Path, model: &str) -> Result<Vec<u8>, HarnessError> {
-    read(&root.join(format!("fixtures/models/{model}.json")))
-}
-
-/// A reference model's artifact, loaded in-process: the oracle.
-pub fn artifact(root: &Path, model: &str) -> Result<Artifact, HarnessError> {
-    let path = root.join(format!("fixtures/models/{model}.json"));
-    Artifact::load(&path).map_err(|e| HarnessError::Io {
-        path: path.display().to_string(),
-        cause: std::io::Error::other(e.to_string()),
+    serde_json::from_slice(&read(path)?).map_err(|source| HarnessError::Json {
+        path: path.to_owned(),
+        source,
     })
 }

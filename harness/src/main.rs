@@ -17,9 +17,19 @@ use clap::{Parser, Subcommand};
 
 use harness::bench;
 use harness::docker::Docker;
+use harness::fixtures::{Fixtures, repository_root};
 use harness::image::{self, BuildOptions, Provenance};
 use harness::report::Report;
 use harness::suite::{self, Options, Target};
+
+/// The defaults of `check` and `bench` are the library's.
+fn check_defaults() -> Options {
+    Options::default()
+}
+
+fn bench_defaults() -> bench::Options {
+    bench::Options::default()
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,17 +56,20 @@ enum Command {
         #[arg(long, default_value = "target/harness/check.json")]
         report: PathBuf,
         /// Container starts measured for cold start.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = check_defaults().cold_starts)]
         cold_starts: usize,
         /// Fail the cold-start check when its p95 exceeds this many milliseconds.
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = check_defaults().cold_start_budget.as_millis() as u64)]
         cold_start_budget_ms: u64,
         /// Random batches per model for the parity check.
-        #[arg(long, default_value_t = 128)]
+        #[arg(long, default_value_t = check_defaults().random_cases)]
         random_cases: u32,
         /// Seed of the random batches.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = check_defaults().seed)]
         seed: u64,
+        /// Replicas started for the statelessness check.
+        #[arg(long, default_value_t = check_defaults().replicas)]
+        replicas: usize,
     },
     /// Measure the image: figures, not verdicts. Build with --release for meaningful numbers.
     Bench {
@@ -70,13 +83,13 @@ enum Command {
         #[arg(long)]
         readme: bool,
         /// Container starts measured for cold start.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = bench_defaults().cold_starts)]
         cold_starts: usize,
         /// Recorded milliseconds per repetition of each load configuration.
-        #[arg(long, default_value_t = 1500)]
+        #[arg(long, default_value_t = bench_defaults().duration.as_millis() as u64)]
         duration_ms: u64,
         /// Repetitions of each load configuration.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = bench_defaults().repetitions)]
         repetitions: usize,
     },
     /// Build the image from the Dockerfile with the host-built static binary, pulling nothing.
@@ -106,7 +119,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let root = image::workspace_root();
+    let root = repository_root();
     match cli.command {
         Command::Check {
             image,
@@ -116,6 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cold_start_budget_ms,
             random_cases,
             seed,
+            replicas,
         } => {
             let target = match (image, url) {
                 (Some(image), _) => Target::Image(image),
@@ -127,9 +141,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cold_start_budget: Duration::from_millis(cold_start_budget_ms),
                 random_cases,
                 seed,
+                replicas,
             };
-            let (target, checks) = suite::run(&root, &target, &options)?;
-            let report_data = Report::new(target, checks);
+            let fixtures = Fixtures::load(&root)?;
+            let run = suite::run(&fixtures, &target, &options)?;
+            let report_data = Report::new(run.target, run.checks);
             print!("{}", report_data.table());
             let path = if report.is_absolute() {
                 report
@@ -165,7 +181,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 repetitions,
                 ..bench::Options::default()
             };
-            let measured = bench::run(&root, &docker, &reference, &options)?;
+            let fixtures = Fixtures::load(&root)?;
+            let measured = bench::run(&fixtures, &docker, &reference, &options)?;
             let markdown = measured.markdown();
             print!("{markdown}");
             let path = if report.is_absolute() {

@@ -56,7 +56,7 @@ pub fn now() -> String {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    crate::image::rfc3339(secs as i64)
+    crate::image::provenance::rfc3339(secs as i64)
 }
 
 impl Report {

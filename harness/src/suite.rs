@@ -1,17 +1,14 @@
-//! The whole set of checks against one target, in the order a reader would want them. The CLI
-//! runs this; the test suite runs the same checks one test each.
+//! The one composition of checks: which checks run against a target, in which order, with which
+//! options. The CLI and the test suite both call [`run`]; nothing else puts checks together.
 
-use std::path::Path;
 use std::time::Duration;
-
-use server::Artifact;
 
 use crate::checks::{self, Check};
 use crate::client::Client;
 use crate::container::{self, Launch};
 use crate::docker::Docker;
-use crate::error::HarnessError;
-use crate::fixtures;
+use crate::error::{HarnessError, chain};
+use crate::fixtures::{Fixtures, Reference};
 use crate::image::{self, BuildOptions, Built};
 
 /// What to check.
@@ -25,7 +22,7 @@ pub enum Target {
     Url(String),
 }
 
-/// Tunables of a run.
+/// Tunables of a run. The CLI's defaults are these.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Container starts measured for cold start.
@@ -36,6 +33,8 @@ pub struct Options {
     pub random_cases: u32,
     /// Seed of the random batches.
     pub seed: u64,
+    /// Replicas started for the statelessness check.
+    pub replicas: usize,
 }
 
 impl Default for Options {
@@ -45,21 +44,37 @@ impl Default for Options {
             cold_start_budget: Duration::from_secs(10),
             random_cases: 128,
             seed: 1,
+            replicas: 3,
         }
     }
 }
 
-/// The reference model served through `MODEL_PATH` besides the embedded default.
-pub const SECOND_MODEL: &str = "iris";
+/// A run's outcome: what was checked, and every check in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub target: String,
+    pub checks: Vec<Check>,
+}
 
-/// Runs every check that applies to `target`. Returns the target's description and the checks.
-pub fn run(
-    root: &Path,
-    target: &Target,
-    options: &Options,
-) -> Result<(String, Vec<Check>), HarnessError> {
+/// The checks that need the image; reported as not run against a URL.
+pub const IMAGE_CHECKS: [&str; 8] = [
+    "container healthcheck",
+    "stateless replicas",
+    "image metadata",
+    "image contents",
+    "cold start",
+    "lifecycle",
+    "bad artifact",
+    "reproducible build",
+];
+
+/// Runs every check that applies to `target`.
+pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Run, HarnessError> {
     match target {
-        Target::Url(url) => Ok((url.clone(), against_url(root, &Client::new(url), options))),
+        Target::Url(url) => Ok(Run {
+            target: url.clone(),
+            checks: against_url(fixtures, &Client::new(url), options),
+        }),
         Target::Build | Target::Image(_) => {
             let docker = Docker::connect()?;
             let built = match target {
@@ -67,9 +82,8 @@ pub fn run(
                     let id = docker
                         .inspect_image(reference)?
                         .and_then(|i| i.id)
-                        .ok_or_else(|| HarnessError::Image {
+                        .ok_or_else(|| HarnessError::NoSuchImage {
                             image: reference.clone(),
-                            cause: "no such image".into(),
                         })?;
                     Built {
                         reference: reference.clone(),
@@ -77,155 +91,162 @@ pub fn run(
                         fresh: false,
                     }
                 }
-                _ => image::build(&docker, root, &BuildOptions::default())?,
+                _ => image::build(&docker, &fixtures.root, &BuildOptions::default())?,
             };
-            let checks = against_image(root, &docker, &built, *target == Target::Build, options)?;
-            Ok((built.reference, checks))
+            let checks =
+                against_image(fixtures, &docker, &built, *target == Target::Build, options)?;
+            Ok(Run {
+                target: built.reference,
+                checks,
+            })
         }
     }
 }
 
+/// The HTTP checks against a service that serves `reference`, within the limits it announces.
 fn http_checks(
-    root: &Path,
     client: &Client,
-    oracle: &Artifact,
+    reference: &Reference,
+    fixtures: &Fixtures,
     options: &Options,
-    checks: &mut Vec<Check>,
-) {
+) -> Vec<Check> {
+    let oracle = &reference.oracle;
     let name = oracle.name();
-    checks.push(Check::from(
-        &format!("endpoints ({name})"),
-        checks::endpoints::run(client, oracle),
-    ));
-    match fixtures::bad_inputs(root) {
-        Ok(bad) if bad.model == name => checks.push(Check::from(
-            &format!("bad input ({name})"),
-            checks::bad_input::run(client, oracle, &bad, checks::bad_input::default_limits()),
-        )),
-        Ok(bad) => checks.push(Check::not_run(
-            &format!("bad input ({name})"),
-            &format!("the bad inputs are written for {}", bad.model),
-        )),
-        Err(e) => checks.push(Check::from(
-            &format!("bad input ({name})"),
-            Err(e.to_string()),
-        )),
-    }
-    let golden = fixtures::golden(root, name).map_err(|e| e.to_string());
-    checks.push(Check::from(
-        &format!("parity: golden cases ({name})"),
-        golden.and_then(|g| checks::parity::golden(client, oracle, &g)),
-    ));
-    checks.push(Check::from(
-        &format!("parity: random rows ({name})"),
-        checks::parity::random(client, oracle, options.random_cases, options.seed),
-    ));
-}
-
-fn against_url(root: &Path, client: &Client, options: &Options) -> Vec<Check> {
-    let mut checks = vec![];
-    let served = client
-        .get("/model")
-        .map_err(|e| e.to_string())
-        .and_then(|a| {
-            a.json()
-                .ok_or_else(|| format!("/model answered {}: {}", a.status, a.body))
-        });
-    let oracle = served.and_then(|model| {
-        let name = model["name"].as_str().unwrap_or_default().to_owned();
-        let oracle = fixtures::artifact(root, &name)
-            .map_err(|e| format!("no reference artifact for the served model {name:?}: {e}"))?;
-        if model["artifact_sha256"] == oracle.sha256() {
-            Ok(oracle)
+    let named = |check: &str| format!("{check} ({name})");
+    let served = match client.served() {
+        Ok(served) => served,
+        Err(why) => return vec![Check::from(&named("served model"), Err(why))],
+    };
+    let mut checks = vec![Check::from(
+        &named("served artifact"),
+        if served.artifact_sha256 == oracle.sha256() {
+            Ok(checks::Passed::new(format!(
+                "serves {name} artifact {}",
+                oracle.sha256()
+            )))
         } else {
             Err(format!(
-                "the service serves {name} artifact {}, not this repository's {}",
-                model["artifact_sha256"],
+                "serves artifact {}, the oracle is {}",
+                served.artifact_sha256,
                 oracle.sha256()
             ))
-        }
+        },
+    )];
+    checks.push(Check::from(
+        &named("endpoints"),
+        checks::endpoints::run(client, oracle, &served),
+    ));
+    let bad = &fixtures.bad_inputs;
+    checks.push(if bad.model == name {
+        Check::from(
+            &named("bad input"),
+            checks::bad_input::run(client, oracle, bad),
+        )
+    } else {
+        Check::not_run(
+            &named("bad input"),
+            &format!("the bad inputs are written for {}", bad.model),
+        )
     });
-    match oracle {
-        Ok(oracle) => http_checks(root, client, &oracle, options, &mut checks),
-        Err(why) => checks.push(Check::from(
-            "served model is a reference artifact",
-            Err(why),
-        )),
-    }
-    for name in [
-        "image metadata",
-        "image contents",
-        "container healthcheck",
-        "stateless replicas",
-        "cold start",
-        "lifecycle",
-    ] {
+    checks.push(Check::from(
+        &named("limits"),
+        checks::limits::run(client, oracle, served.limits),
+    ));
+    let max_rows = served.limits.max_batch_rows;
+    checks.push(Check::from(
+        &named("parity: golden cases"),
+        checks::parity::golden(client, oracle, &reference.golden, max_rows),
+    ));
+    checks.push(Check::from(
+        &named("parity: random rows"),
+        checks::parity::random(client, oracle, options.random_cases, options.seed, max_rows),
+    ));
+    checks
+}
+
+fn against_url(fixtures: &Fixtures, client: &Client, options: &Options) -> Vec<Check> {
+    let reference = client.served().and_then(|served| {
+        fixtures
+            .reference(&served.name)
+            .map_err(|e| format!("the service serves {:?}: {}", served.name, chain(&e)))
+    });
+    let mut checks = match reference {
+        Ok(reference) => http_checks(client, reference, fixtures, options),
+        Err(why) => vec![Check::from("served model", Err(why))],
+    };
+    for name in IMAGE_CHECKS {
         checks.push(Check::not_run(name, "needs the image, not a URL"));
     }
     checks
 }
 
 fn against_image(
-    root: &Path,
+    fixtures: &Fixtures,
     docker: &Docker,
     built: &Built,
     built_here: bool,
     options: &Options,
 ) -> Result<Vec<Check>, HarnessError> {
-    let reference = &built.reference;
+    let image = &built.reference;
+    let default = fixtures.default_model()?;
     let mut checks = vec![];
 
     // Run as the Kubernetes manifests run it: read-only, no capabilities, non-root.
-    let wine = fixtures::artifact(root, "wine-quality")?;
-    let running = container::start(reference, &Launch::hardened())?;
-    http_checks(root, &running.client, &wine, options, &mut checks);
+    let running = container::start(image, &Launch::hardened())?;
+    checks.extend(http_checks(&running.client, default, fixtures, options));
     checks.push(Check::from(
         "container healthcheck",
         checks::image::healthy(docker, running.container.id(), Duration::from_secs(60)),
     ));
     drop(running);
 
-    let second = fixtures::artifact(root, SECOND_MODEL)?;
-    let launch =
-        Launch::hardened().with_mounted_artifact(&fixtures::artifact_path(root, SECOND_MODEL));
-    let running = container::start(reference, &launch)?;
-    http_checks(root, &running.client, &second, options, &mut checks);
-    drop(running);
+    // Every other reference through a read-only mount and MODEL_PATH, as Kubernetes mounts a
+    // ConfigMap.
+    for (name, reference) in &fixtures.references {
+        if name == default.oracle.name() {
+            continue;
+        }
+        let launch = Launch::hardened().with_mounted_artifact(&reference.path);
+        let running = container::start(image, &launch)?;
+        checks.extend(http_checks(&running.client, reference, fixtures, options));
+    }
 
     checks.push(Check::from(
-        "stateless replicas",
-        fixtures::golden(root, "wine-quality")
-            .map_err(|e| e.to_string())
-            .and_then(|golden| {
-                checks::replicas::stateless(reference, &Launch::hardened(), &golden, 3)
-            }),
+        IMAGE_CHECKS[1],
+        checks::replicas::stateless(
+            image,
+            &Launch::hardened(),
+            &default.golden,
+            options.replicas,
+        ),
     ));
     checks.push(Check::from(
-        "image metadata",
-        checks::image::metadata(docker, reference),
+        IMAGE_CHECKS[2],
+        checks::image::metadata(docker, image),
     ));
     checks.push(Check::from(
-        "image contents",
-        checks::image::contents(docker, reference),
+        IMAGE_CHECKS[3],
+        checks::image::contents(docker, image),
     ));
     checks.push(Check::from(
-        "cold start",
-        checks::cold_start::check(reference, options.cold_starts, options.cold_start_budget),
+        IMAGE_CHECKS[4],
+        checks::cold_start::check(image, options.cold_starts, options.cold_start_budget),
     ));
     checks.push(Check::from(
-        "lifecycle",
-        checks::lifecycle::stop_and_restart(reference, &wine),
+        IMAGE_CHECKS[5],
+        checks::lifecycle::stop_and_restart(image, &default.oracle),
     ));
-    if built_here {
-        checks.push(Check::from(
-            "reproducible build",
-            checks::image::reproducible(docker, root, built),
-        ));
+    checks.push(Check::from(
+        IMAGE_CHECKS[6],
+        checks::lifecycle::bad_artifact_stops(image),
+    ));
+    checks.push(if built_here {
+        Check::from(
+            IMAGE_CHECKS[7],
+            checks::image::reproducible(docker, &fixtures.root, built),
+        )
     } else {
-        checks.push(Check::not_run(
-            "reproducible build",
-            "the image was not built by this run",
-        ));
-    }
+        Check::not_run(IMAGE_CHECKS[7], "the image was not built by this run")
+    });
     Ok(checks)
 }

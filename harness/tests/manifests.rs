@@ -4,12 +4,15 @@
 use std::path::Path;
 
 use serde_json::Value;
-use server::config::{Config, VARIABLES};
-use server::routes::ROUTES;
-use server::service::DRAIN_GRACE;
+use server::contract::Config;
+use server::contract::env::VARIABLES;
+use server::contract::lifecycle::DRAIN_GRACE;
+use server::contract::routes::ROUTES;
+
+use crate::util::fixtures;
 
 fn root() -> std::path::PathBuf {
-    harness::image::workspace_root()
+    harness::fixtures::repository_root()
 }
 
 fn yaml(path: &str) -> Value {
@@ -101,7 +104,9 @@ fn check_container(file: &str, pod: &Value, container: &Value) {
         let get = &container[probe]["httpGet"];
         let path = get["path"].as_str().unwrap();
         assert!(
-            ROUTES.contains(&("GET", path)),
+            ROUTES
+                .iter()
+                .any(|r| r.method == "GET" && r.template == path),
             "{file}: {probe} path {path} is not served"
         );
         let port_ok = get["port"].as_u64() == Some(container_port)
@@ -194,6 +199,6 @@ fn the_kserve_predictor_runs_the_same_container() {
     assert_eq!(container["name"], "kserve-container");
     check_container(file, predictor, container);
     // KServe routes V2 requests by model name: the served model must carry the service's name.
-    let served = harness::fixtures::artifact(&root(), "wine-quality").unwrap();
+    let served = &fixtures().default_model().unwrap().oracle;
     assert_eq!(service["metadata"]["name"], served.name());
 }

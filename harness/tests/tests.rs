@@ -1,7 +1,9 @@
 //! The harness's test suite, one binary with a module per concern.
 
-// A failed unwrap is how a test helper reports a broken fixture or a container that would not start.
+// A failed unwrap is how a test helper reports a broken fixture or a service that would not start.
 #![allow(clippy::unwrap_used)]
 
 mod containers;
+mod in_process;
 mod manifests;
+mod util;

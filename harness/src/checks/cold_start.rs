@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use server::contract::lifecycle::{LISTENING, STARTUP_MS};
 
 use crate::checks::{Figure, Passed, Verdict, ensure, why};
 use crate::container::{self, Launch};
@@ -56,15 +57,13 @@ pub fn measure(reference: &str, n: usize) -> Result<ColdStarts, HarnessError> {
     Ok(starts)
 }
 
-/// The `startup_ms` of the server's `listening` log line.
+/// The start-up time the server's listening event reports.
 pub fn server_startup_ms(
     container: &testcontainers::Container<testcontainers::GenericImage>,
 ) -> Option<f64> {
-    let logs = container.stdout_to_vec().ok()?;
-    String::from_utf8_lossy(&logs).lines().find_map(|line| {
-        let event: serde_json::Value = serde_json::from_str(line).ok()?;
-        (event["message"] == "listening").then(|| event["startup_ms"].as_f64())?
-    })
+    container::events(container, LISTENING)
+        .first()
+        .and_then(|event| event[STARTUP_MS].as_f64())
 }
 
 /// Measures `n` starts; fails when the p95 exceeds `budget`.

@@ -1,25 +1,64 @@
-//! Lifecycle: `docker stop` lets an in-flight request finish and ends the container with exit
-//! code 0 well inside Docker's grace period; a restarted container answers identically.
+//! Lifecycle: `docker stop` lets a request in flight finish and ends the container with exit
+//! code 0 well inside Docker's grace period; a restarted container answers identically; a bad
+//! artifact stops start-up with one line.
+//!
+//! The in-flight proof reads the service's own account, as the contract defines it: the
+//! in-flight gauge on `/metrics` shows the half-sent request has arrived before the signal, and
+//! the stopping event's `in_flight` shows it was counted when the signal came. Each step waits
+//! for the previous one to be visible; no timing decides the outcome.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use server::Artifact;
+use server::contract::lifecycle::{DRAINED, IN_FLIGHT, IN_FLIGHT_METRIC, STOPPED, STOPPING};
+use server::contract::routes::PREDICT;
 
 use crate::checks::{Figure, Passed, Verdict, ensure, why};
+use crate::client::{Client, predict_body, read_answer};
 use crate::container::{self, Launch};
 
 /// Docker's default grace period between SIGTERM and SIGKILL.
 const GRACE_SECONDS: i32 = 10;
 
+/// How long to wait for the service to show a step it should show at once.
+const VISIBLE_WITHIN: Duration = Duration::from_secs(10);
+
+/// The in-flight gauge, which counts the scrape asking too.
+fn in_flight(client: &Client) -> Result<f64, String> {
+    let answer = client.get("/metrics").map_err(why)?;
+    answer
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix(IN_FLIGHT_METRIC)?.trim().parse().ok())
+        .ok_or_else(|| format!("/metrics has no {IN_FLIGHT_METRIC}"))
+}
+
+/// Polls `probe` until it gives `Some`, for at most [`VISIBLE_WITHIN`].
+fn wait_for<T>(
+    what: &str,
+    mut probe: impl FnMut() -> Result<Option<T>, String>,
+) -> Result<T, String> {
+    let deadline = Instant::now() + VISIBLE_WITHIN;
+    loop {
+        if let Some(value) = probe()? {
+            return Ok(value);
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "{what} within {VISIBLE_WITHIN:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Stops a container while a request is in flight, then restarts it and compares answers.
 pub fn stop_and_restart(reference: &str, oracle: &Artifact) -> Verdict {
     let running = container::start(reference, &Launch::default()).map_err(why)?;
     let width = oracle.model().features().len();
-    let probe = json!({"instances": [vec![0.25; width], vec![7.0; width]]});
-    let before = running.client.post_json("/predict", &probe).map_err(why)?;
+    let probe = vec![vec![0.25; width], vec![7.0; width]];
+    let before = running.client.predict(&probe).map_err(why)?;
     ensure!(
         before.status == 200,
         "before the stop /predict answered {}",
@@ -28,53 +67,62 @@ pub fn stop_and_restart(reference: &str, oracle: &Artifact) -> Verdict {
 
     // A body over 1 KiB is handed to a worker before it has arrived, so the request is in
     // flight while half of it is still to be sent.
-    let body = json!({"instances": vec![vec![1.0; width]; 40]}).to_string();
-    let port = running
-        .container
-        .get_host_port_ipv4(container::PORT)
-        .map_err(why)?;
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(why)?;
+    let body = predict_body(&vec![vec![1.0; width]; 40]).to_string();
+    let mut stream = TcpStream::connect(running.client.authority()).map_err(why)?;
     stream
         .set_read_timeout(Some(Duration::from_secs(15)))
         .map_err(why)?;
     let head = format!(
-        "POST /predict HTTP/1.1\r\nHost: harness\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "POST {PREDICT} HTTP/1.1\r\nHost: harness\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).map_err(why)?;
     stream
         .write_all(&body.as_bytes()[..body.len() / 2])
         .map_err(why)?;
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for("the half-sent request was not in flight", || {
+        Ok((in_flight(&running.client)? >= 2.0).then_some(()))
+    })?;
 
-    let (stop_time, exit_code, in_flight_status) = std::thread::scope(|scope| {
+    let (stop_time, exit_code, counted, drained, in_flight_status) = std::thread::scope(|scope| {
         let stopping = scope.spawn(|| {
             let started = Instant::now();
             let result = running.container.stop_with_timeout(Some(GRACE_SECONDS));
             (started.elapsed(), result)
         });
-        std::thread::sleep(Duration::from_millis(300));
+        let counted = wait_for("no stopping event", || {
+            Ok(container::events(&running.container, STOPPING)
+                .first()
+                .map(|e| e[IN_FLIGHT].as_u64()))
+        });
         let finish = stream
             .write_all(&body.as_bytes()[body.len() / 2..])
             .map_err(why)
-            .and_then(|()| {
-                let mut status_line = String::new();
-                BufReader::new(&stream)
-                    .read_line(&mut status_line)
-                    .map_err(why)?;
-                Ok(status_line)
-            });
+            .and_then(|()| read_answer(&mut BufReader::new(&stream)).map_err(why));
         let (elapsed, stopped) = stopping
             .join()
             .map_err(|_| "the stop thread panicked".to_owned())?;
         stopped.map_err(why)?;
         let code = running.container.exit_code().map_err(why)?;
-        Ok::<_, String>((elapsed, code, finish))
+        let drained = container::events(&running.container, STOPPED)
+            .first()
+            .map(|e| e[DRAINED].clone());
+        Ok::<_, String>((elapsed, code, counted?, drained, finish))
     })?;
-    let in_flight_status = in_flight_status?;
+    let answer = in_flight_status?;
     ensure!(
-        in_flight_status.starts_with("HTTP/1.1 200"),
-        "the in-flight request got {in_flight_status:?}"
+        counted.is_some_and(|n| n >= 1),
+        "the stopping event counted {counted:?} requests in flight, not the half-sent one"
+    );
+    ensure!(
+        answer.status == 200,
+        "the in-flight request got {} {}",
+        answer.status,
+        answer.body
+    );
+    ensure!(
+        drained == Some(true.into()),
+        "the stopped event says drained {drained:?}"
     );
     ensure!(
         exit_code == Some(0),
@@ -88,7 +136,7 @@ pub fn stop_and_restart(reference: &str, oracle: &Artifact) -> Verdict {
     running.container.start().map_err(why)?;
     let client = container::client_for(&running.container).map_err(why)?;
     container::wait_ready(&client, Instant::now(), Duration::from_secs(30))?;
-    let after = client.post_json("/predict", &probe).map_err(why)?;
+    let after = client.predict(&probe).map_err(why)?;
     ensure!(
         after == before,
         "after a restart /predict answered {} instead of {}",
@@ -96,8 +144,37 @@ pub fn stop_and_restart(reference: &str, oracle: &Artifact) -> Verdict {
         before.body
     );
     Ok(Passed::new(format!(
-        "docker stop finished the in-flight request and exited 0 in {:.0} ms; the restarted container answers identically",
+        "docker stop came with {} request(s) in flight, finished them and exited 0 in {:.0} ms; the restarted container answers identically",
+        counted.unwrap_or_default(),
         stop_time.as_secs_f64() * 1e3
     ))
     .with(Figure::millis("docker stop", stop_time)))
+}
+
+/// A container given a truncated artifact exits at start-up with one line naming the file.
+pub fn bad_artifact_stops(reference: &str) -> Verdict {
+    let launch = Launch {
+        ready_within: Some(Duration::from_secs(5)),
+        ..Launch::default().with_artifact("broken.json", b"{\"format_version\": 1,".to_vec())
+    };
+    let expected = server::Artifact::from_bytes(b"{\"format_version\": 1,", "/models/broken.json")
+        .err()
+        .map(|e| format!("server: {e}"))
+        .ok_or("the truncated artifact loads in-process")?;
+    match container::start(reference, &launch) {
+        Ok(_) => Err("a container with a truncated artifact became ready".into()),
+        Err(crate::HarnessError::NotReady {
+            exit_code, stderr, ..
+        }) => {
+            ensure!(exit_code == Some(1), "exit code {exit_code:?}, expected 1");
+            ensure!(
+                stderr == expected,
+                "stderr {stderr:?}, expected the one line {expected:?}"
+            );
+            Ok(Passed::new(format!(
+                "start-up stopped with exit code 1 and {expected:?}"
+            )))
+        }
+        Err(e) => Err(why(e)),
+    }
 }

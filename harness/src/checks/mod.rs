@@ -6,6 +6,7 @@ pub mod cold_start;
 pub mod endpoints;
 pub mod image;
 pub mod lifecycle;
+pub mod limits;
 pub mod parity;
 pub mod replicas;
 
@@ -120,7 +121,7 @@ macro_rules! ensure {
 }
 pub(crate) use ensure;
 
-/// Turns any displayable error into a failure reason.
-pub(crate) fn why(e: impl std::fmt::Display) -> String {
-    e.to_string()
+/// Turns an error and its sources into a failure reason.
+pub(crate) fn why(e: impl std::error::Error) -> String {
+    crate::error::chain(&e)
 }

@@ -3,8 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use server::fixtures::GoldenFile;
+use server::contract::fixtures::GoldenFile;
 
 use crate::checks::{Passed, Verdict, ensure, why};
 use crate::client::Client;
@@ -14,9 +13,7 @@ use crate::container::{self, Launch, Running};
 fn answers(client: &Client, golden: &GoldenFile) -> Result<Vec<String>, String> {
     let mut out = vec![];
     for case in &golden.cases {
-        let seed = client
-            .post_json("/predict", &json!({"instances": case.instances}))
-            .map_err(why)?;
+        let seed = client.predict(&case.instances).map_err(why)?;
         ensure!(
             seed.status == 200,
             "{}: /predict answered {}",
@@ -24,11 +21,8 @@ fn answers(client: &Client, golden: &GoldenFile) -> Result<Vec<String>, String> 
             seed.status
         );
         let width = case.instances.first().map_or(0, Vec::len);
-        let tensor = json!({"id": case.name, "inputs": [{
-            "name": "input", "shape": [case.instances.len(), width], "datatype": "FP64", "data": case.instances,
-        }]});
         let v2 = client
-            .post_json(&format!("/v2/models/{}/infer", golden.model), &tensor)
+            .infer(&golden.model, &case.instances, width, Some(&case.name))
             .map_err(why)?;
         ensure!(v2.status == 200, "{}: V2 answered {}", case.name, v2.status);
         out.push(seed.body);

@@ -1,0 +1,106 @@
+//! The limits the service announces on `GET /model` are the limits it enforces: a batch one row
+//! over `max_batch_rows` and a body one byte over `max_body_bytes` are refused through both
+//! APIs with the contract's message; a body declared too large is refused before it is sent,
+//! and an endless chunked body after the limit. The service stays up.
+
+use server::Artifact;
+use server::contract::Limits;
+use server::contract::errors::ApiError;
+use server::contract::routes::{Api, PREDICT};
+
+use crate::checks::bad_input::{expect_error, still_up};
+use crate::checks::{Passed, Verdict, ensure, why};
+use crate::client::{Client, infer_path, predict_body};
+
+/// Sends over-limit requests against the announced `limits`.
+pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
+    let width = oracle.model().features().len();
+    let infer = infer_path(oracle.name());
+    let refused = |error: ApiError, api: Api, answer, what: &str| -> Result<(), String> {
+        let message = expect_error(&answer, error.status(api), what)?;
+        ensure!(
+            message == error.to_string(),
+            "{what}: {message:?} instead of {:?}",
+            error.to_string()
+        );
+        Ok(())
+    };
+
+    let rows = vec![vec![1.0; width]; limits.max_batch_rows + 1];
+    let too_many = ApiError::BatchTooLarge {
+        rows: rows.len(),
+        limit: limits.max_batch_rows,
+    };
+    let answer = client.predict(&rows).map_err(why)?;
+    refused(
+        too_many.clone(),
+        Api::Seed,
+        answer,
+        "batch over MAX_BATCH_ROWS",
+    )?;
+    let answer = client
+        .infer(oracle.name(), &rows, width, None)
+        .map_err(why)?;
+    refused(too_many, Api::V2, answer, "V2 batch over MAX_BATCH_ROWS")?;
+
+    let too_long = ApiError::BodyTooLarge {
+        limit: limits.max_body_bytes,
+    };
+    let mut body = predict_body(&[vec![1.0; width]]).to_string().into_bytes();
+    body.resize(limits.max_body_bytes + 1, b' ');
+    let answer = client
+        .send(
+            "POST",
+            PREDICT,
+            Some("application/json"),
+            Some(body.clone()),
+        )
+        .map_err(why)?;
+    refused(
+        too_long.clone(),
+        Api::Seed,
+        answer,
+        "body over MAX_BODY_BYTES",
+    )?;
+    let answer = client.send("POST", &infer, None, Some(body)).map_err(why)?;
+    refused(
+        too_long.clone(),
+        Api::V2,
+        answer,
+        "V2 body over MAX_BODY_BYTES",
+    )?;
+
+    // Declared far over the limit and never sent: the answer must not wait for it.
+    let head = format!(
+        "POST {PREDICT} HTTP/1.1\r\nHost: harness\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        limits.max_body_bytes as u64 * 1024 + 1
+    );
+    let answer = client.raw(&head, &[]).map_err(why)?;
+    refused(
+        too_long.clone(),
+        Api::Seed,
+        answer,
+        "declared body over MAX_BODY_BYTES",
+    )?;
+
+    // Chunked, with no length declared: refused once the limit is passed, not at the end.
+    let head = format!(
+        "POST {PREDICT} HTTP/1.1\r\nHost: harness\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
+    let chunk = format!("{:x}\r\n{}\r\n", 4096, " ".repeat(4096)).into_bytes();
+    let chunks = limits.max_body_bytes / 4096 + 2;
+    let pieces: Vec<&[u8]> = std::iter::repeat_n(chunk.as_slice(), chunks).collect();
+    let answer = client.raw(&head, &pieces).map_err(why)?;
+    refused(
+        too_long,
+        Api::Seed,
+        answer,
+        "chunked body over MAX_BODY_BYTES",
+    )?;
+
+    still_up(client, width)?;
+    Ok(Passed::new(format!(
+        "the announced limits ({} rows, {} bytes) are enforced through both APIs, declared and chunked; the service still answers",
+        limits.max_batch_rows, limits.max_body_bytes
+    )))
+}

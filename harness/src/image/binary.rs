@@ -1,0 +1,60 @@
+//! The static server binary the image packs: built on the host with glibc linked statically,
+//! paths remapped so the bytes do not depend on where the repository is.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::error::HarnessError;
+
+/// Where the Dockerfile expects the host-built static binary, relative to the context.
+pub const BINARY_PATH: &str = "target/x86_64-unknown-linux-gnu/release/server";
+/// The target of the static build: glibc, linked statically.
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// Builds the static server binary (cargo does nothing when it is fresh) and returns its path.
+pub fn build_server_binary(root: &Path) -> Result<PathBuf, HarnessError> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Paths are remapped so that the binary does not depend on where the repository is.
+    let mut rustflags = format!(
+        "-C target-feature=+crt-static --remap-path-prefix={}=/src",
+        root.display()
+    );
+    if let Some(home) = cargo_home() {
+        rustflags.push_str(&format!(" --remap-path-prefix={}=/cargo", home.display()));
+    }
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "server",
+            "--bin",
+            "server",
+        ])
+        .args(["--target", TARGET])
+        .env("RUSTFLAGS", rustflags)
+        .output()
+        .map_err(HarnessError::CargoSpawn)?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(HarnessError::Cargo {
+            stderr_tail: tail.join("\n"),
+        });
+    }
+    // The binary lands in cargo's target directory, wherever `CARGO_TARGET_DIR` puts it;
+    // the image build copies it to BINARY_PATH in the context.
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(|| root.join("target"), |dir| root.join(dir));
+    Ok(target_dir.join(TARGET).join("release/server"))
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+}
