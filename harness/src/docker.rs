@@ -46,6 +46,15 @@ impl Docker {
         }
     }
 
+    /// The image's ID, `sha256:…`; an error when there is no such image.
+    pub fn image_id(&self, name: &str) -> Result<String, HarnessError> {
+        self.inspect_image(name)?
+            .and_then(|i| i.id)
+            .ok_or_else(|| HarnessError::NoSuchImage {
+                image: name.to_owned(),
+            })
+    }
+
     /// The image as `docker save` writes it.
     pub fn save(&self, name: &str) -> Result<Vec<u8>, HarnessError> {
         let chunks: Vec<_> = self

@@ -78,19 +78,11 @@ pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Ru
         Target::Build | Target::Image(_) => {
             let docker = Docker::connect()?;
             let built = match target {
-                Target::Image(reference) => {
-                    let id = docker
-                        .inspect_image(reference)?
-                        .and_then(|i| i.id)
-                        .ok_or_else(|| HarnessError::NoSuchImage {
-                            image: reference.clone(),
-                        })?;
-                    Built {
-                        reference: reference.clone(),
-                        id,
-                        fresh: false,
-                    }
-                }
+                Target::Image(reference) => Built {
+                    reference: reference.clone(),
+                    id: docker.image_id(reference)?,
+                    fresh: false,
+                },
                 _ => image::build(&docker, &fixtures.root, &BuildOptions::default())?,
             };
             let checks =

@@ -21,12 +21,7 @@ pub fn pin_created(docker: &Docker, reference: &str, epoch: i64) -> Result<Strin
         image: reference.to_owned(),
         problem: problem.to_string(),
     };
-    let old_id = docker
-        .inspect_image(reference)?
-        .and_then(|i| i.id)
-        .ok_or_else(|| HarnessError::NoSuchImage {
-            image: reference.to_owned(),
-        })?;
+    let old_id = docker.image_id(reference)?;
     let saved = docker.save(reference)?;
 
     let mut entries: Vec<(tar::Header, Vec<u8>)> = vec![];
