@@ -1,8 +1,10 @@
 //! The artifact: one versioned JSON document holding a fitted linfa model and what it needs to be
-//! served and audited (feature order, class labels, training provenance).
+//! served and audited (feature order, class labels, preprocessing, feature ranges, label options,
+//! origin and training provenance).
 //!
-//! Loading checks everything once, so a server either starts with a usable [`Model`] or stops
-//! with one line naming the file and the problem.
+//! Format 2 added `preprocessing`, `feature_ranges`, `labels` and `origin`; a format 1 document
+//! (none of them) still loads. Loading checks everything once, so a server either starts with a
+//! usable [`Model`] or stops with one line naming the file and the problem.
 
 use std::fmt;
 use std::fs;
@@ -14,41 +16,44 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::model::{Kind, Model};
+use crate::model::{Kind, Model, Standardize};
 
-/// The artifact format this build writes and reads.
-pub const FORMAT_VERSION: u64 = 1;
+/// The artifact format this build writes.
+pub const FORMAT_VERSION: u64 = 2;
+
+/// The artifact formats this build reads.
+pub const READABLE_VERSIONS: [u64; 2] = [1, 2];
 
 /// The wine-quality artifact, compiled into the binary so the server starts with no files.
 pub const DEFAULT_ARTIFACT: &[u8] = include_bytes!("../../fixtures/models/wine-quality.json");
 
 /// Where the default artifact's bytes came from, for messages.
-pub const DEFAULT_ORIGIN: &str = "embedded default artifact";
+pub const DEFAULT_LOCATION: &str = "embedded default artifact";
 
 /// Why an artifact could not be loaded. Each message starts with the file it is about.
 #[derive(Debug, Error)]
 pub enum ArtifactError {
     /// The file could not be read.
-    #[error("{origin}: cannot read the artifact: {cause}")]
+    #[error("{location}: cannot read the artifact: {cause}")]
     Read {
-        origin: String,
+        location: String,
         cause: std::io::Error,
     },
     /// The bytes are not JSON, or not JSON of the artifact's shape.
-    #[error("{origin}: not a valid artifact document: {cause}")]
+    #[error("{location}: not a valid artifact document: {cause}")]
     Json {
-        origin: String,
+        location: String,
         cause: serde_json::Error,
     },
     /// Written by another version of the format.
     #[error(
-        "{origin}: format version {found} is not supported, this build reads version {FORMAT_VERSION}"
+        "{location}: format version {found} is not supported, this build reads versions 1 and 2"
     )]
-    FormatVersion { origin: String, found: u64 },
+    FormatVersion { location: String, found: u64 },
     /// Well-formed, but the declared features or classes disagree with the fitted model.
-    #[error("{origin}: {problem}")]
+    #[error("{location}: {problem}")]
     Inconsistent {
-        origin: String,
+        location: String,
         problem: Inconsistency,
     },
 }
@@ -71,10 +76,27 @@ pub enum Inconsistency {
     Intercepts { weights: usize, intercepts: usize },
     #[error("the decision threshold {0} is outside [0, 1]")]
     Threshold(f64),
+    #[error("{what} has {found} values for {expected} features")]
+    Length {
+        what: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    #[error("standardization scale {value} of feature {feature:?} is not a positive number")]
+    Scale { feature: String, value: f64 },
+    #[error("format 2 requires {0:?}")]
+    Missing(&'static str),
+    #[error("format 1 has no {0:?}")]
+    Unexpected(&'static str),
+    #[error("an artifact trained here needs its training block; only an imported one has none")]
+    NoTraining,
 }
 
 /// The document as stored. `M` is the fitted model: a typed value when writing, raw JSON when
 /// reading (its shape depends on `kind`, which is only known once the rest is read).
+///
+/// The fields added by format 2 are `Option`s only so that format 1 reads; loading requires them
+/// in format 2 and refuses them in format 1.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Document<M> {
@@ -83,16 +105,98 @@ pub(crate) struct Document<M> {
     pub version: String,
     pub kind: Kind,
     pub features: Vec<String>,
+    /// In the order of the probabilities: the order linfa's fit produces.
     pub classes: Vec<String>,
+    /// Applied to each row before the linear model; `null` when the model takes raw features.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "is_format_1"
+    )]
+    pub preprocessing: Option<Option<Preprocessing>>,
+    /// Per feature, the smallest and largest value in the training data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_ranges: Option<Vec<Range>>,
+    /// How the labels were made from the data; `null` for an imported model.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "is_format_1"
+    )]
+    pub labels: Option<Option<LabelOptions>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
     pub model: M,
-    pub training: Training,
+    /// `null` for an imported model: it was not trained here, and its `origin` says where it
+    /// came from.
+    pub training: Option<Training>,
+}
+
+fn is_format_1<T>(field: &Option<T>) -> bool {
+    field.is_none()
+}
+
+/// A field that is present, possibly `null`; a missing one is `None` through `default`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A step applied to each row before the linear model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Preprocessing {
+    /// `(x - mean) / scale`, per feature.
+    Standardize(Standardize),
+}
+
+/// The smallest and largest value of one feature in the training data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    pub min: f64,
+    pub max: f64,
+}
+
+/// How the target column became class labels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelOptions {
+    /// The target column, as written in the header.
+    pub target: String,
+    /// `classes[1]` when the target is greater than this, else `classes[0]`; `null` when the
+    /// labels are the target's values.
+    pub above: Option<f64>,
+    /// The names given with `--class-names`: for `above`, the two classes; otherwise the names
+    /// of the integer codes 0..n-1 the target holds. `null` when the values are the labels.
+    pub class_names: Option<Vec<String>>,
+}
+
+/// Where the model came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Origin {
+    /// Fitted here by `train`; the `training` block says how.
+    Trained { trainer: String },
+    /// Imported from a scikit-learn export by `import`.
+    Imported {
+        /// The estimator: `LogisticRegression`, or `Pipeline(StandardScaler, LogisticRegression)`.
+        estimator: String,
+        sklearn_version: String,
+        /// The export's file name and the SHA-256 of its bytes.
+        export_file: String,
+        export_sha256: String,
+    },
 }
 
 /// How the model was trained: enough to reproduce and audit it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Training {
-    /// The CSV file name, relative to the data directory.
+    /// The CSV file's name, without its directory.
     pub data_file: String,
     /// SHA-256 of the CSV file's bytes, lowercase hex.
     pub data_sha256: String,
@@ -127,32 +231,36 @@ pub struct Hyperparameters {
 pub struct Artifact {
     name: String,
     version: String,
-    origin: String,
+    format_version: u64,
+    location: String,
     sha256: String,
-    training: Training,
+    feature_ranges: Option<Vec<Range>>,
+    labels: Option<LabelOptions>,
+    origin: Option<Origin>,
+    training: Option<Training>,
     model: Model,
 }
 
 impl Artifact {
     /// Reads and checks the artifact at `path`.
     pub fn load(path: &Path) -> Result<Artifact, ArtifactError> {
-        let origin = path.display().to_string();
+        let location = path.display().to_string();
         let bytes = fs::read(path).map_err(|cause| ArtifactError::Read {
-            origin: origin.clone(),
+            location: location.clone(),
             cause,
         })?;
-        Artifact::from_bytes(&bytes, &origin)
+        Artifact::from_bytes(&bytes, &location)
     }
 
     /// The artifact compiled into the binary.
     pub fn embedded() -> Result<Artifact, ArtifactError> {
-        Artifact::from_bytes(DEFAULT_ARTIFACT, DEFAULT_ORIGIN)
+        Artifact::from_bytes(DEFAULT_ARTIFACT, DEFAULT_LOCATION)
     }
 
-    /// Checks an artifact's bytes; `origin` names them in errors.
-    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Artifact, ArtifactError> {
+    /// Checks an artifact's bytes; `location` names them in errors.
+    pub fn from_bytes(bytes: &[u8], location: &str) -> Result<Artifact, ArtifactError> {
         let json = |cause| ArtifactError::Json {
-            origin: origin.to_owned(),
+            location: location.to_owned(),
             cause,
         };
         // The version is read first so that a newer document fails on its version, not on
@@ -162,13 +270,17 @@ impl Artifact {
             format_version: u64,
         }
         let header: Header = serde_json::from_slice(bytes).map_err(json)?;
-        if header.format_version != FORMAT_VERSION {
+        if !READABLE_VERSIONS.contains(&header.format_version) {
             return Err(ArtifactError::FormatVersion {
-                origin: origin.to_owned(),
+                location: location.to_owned(),
                 found: header.format_version,
             });
         }
         let doc: Document<Box<RawValue>> = serde_json::from_slice(bytes).map_err(json)?;
+        let inconsistent = |problem| ArtifactError::Inconsistent {
+            location: location.to_owned(),
+            problem,
+        };
         let model = match doc.kind {
             Kind::Binary => {
                 let fitted = serde_json::from_str(doc.model.get()).map_err(json)?;
@@ -179,22 +291,29 @@ impl Artifact {
                 }
                 let Threshold { threshold } =
                     serde_json::from_str(doc.model.get()).map_err(json)?;
-                binary_model(doc.features, doc.classes, &fitted, threshold)
+                binary_model(
+                    doc.features.clone(),
+                    doc.classes.clone(),
+                    &fitted,
+                    threshold,
+                )
             }
             Kind::Multinomial => {
                 let fitted = serde_json::from_str(doc.model.get()).map_err(json)?;
-                multinomial_model(doc.features, doc.classes, &fitted)
+                multinomial_model(doc.features.clone(), doc.classes.clone(), &fitted)
             }
         }
-        .map_err(|problem| ArtifactError::Inconsistent {
-            origin: origin.to_owned(),
-            problem,
-        })?;
+        .map_err(inconsistent)?;
+        let model = model.with_standardize(check_format(&doc).map_err(inconsistent)?);
         Ok(Artifact {
             name: doc.name,
             version: doc.version,
-            origin: origin.to_owned(),
+            format_version: doc.format_version,
+            location: location.to_owned(),
             sha256: sha256_hex(bytes),
+            feature_ranges: doc.feature_ranges,
+            labels: doc.labels.flatten(),
+            origin: doc.origin,
             training: doc.training,
             model,
         })
@@ -210,9 +329,14 @@ impl Artifact {
         &self.version
     }
 
-    /// The file path, or [`DEFAULT_ORIGIN`].
-    pub fn origin(&self) -> &str {
-        &self.origin
+    /// The format version the document was written in.
+    pub fn format_version(&self) -> u64 {
+        self.format_version
+    }
+
+    /// Where the bytes were read from: the file path, or [`DEFAULT_LOCATION`].
+    pub fn location(&self) -> &str {
+        &self.location
     }
 
     /// SHA-256 of the artifact's bytes, lowercase hex.
@@ -220,8 +344,24 @@ impl Artifact {
         &self.sha256
     }
 
-    pub fn training(&self) -> &Training {
-        &self.training
+    /// Per feature, the training data's range; none in a format 1 artifact.
+    pub fn feature_ranges(&self) -> Option<&[Range]> {
+        self.feature_ranges.as_deref()
+    }
+
+    /// How the labels were made; none for an imported or a format 1 artifact.
+    pub fn labels(&self) -> Option<&LabelOptions> {
+        self.labels.as_ref()
+    }
+
+    /// Trained here or imported; none in a format 1 artifact (which was trained here).
+    pub fn origin(&self) -> Option<&Origin> {
+        self.origin.as_ref()
+    }
+
+    /// How it was trained; none for an imported model.
+    pub fn training(&self) -> Option<&Training> {
+        self.training.as_ref()
     }
 
     pub fn model(&self) -> &Model {
@@ -296,6 +436,73 @@ pub(crate) fn multinomial_model(
         weights,
         fitted.intercept().to_vec(),
     ))
+}
+
+/// Checks the fields that depend on the format version, and returns the standardization step.
+fn check_format<M>(doc: &Document<M>) -> Result<Option<Standardize>, Inconsistency> {
+    let width = doc.features.len();
+    let length = |what, found| {
+        if found == width {
+            Ok(())
+        } else {
+            Err(Inconsistency::Length {
+                what,
+                expected: width,
+                found,
+            })
+        }
+    };
+    if doc.format_version == 1 {
+        for (present, field) in [
+            (doc.preprocessing.is_some(), "preprocessing"),
+            (doc.feature_ranges.is_some(), "feature_ranges"),
+            (doc.labels.is_some(), "labels"),
+            (doc.origin.is_some(), "origin"),
+        ] {
+            if present {
+                return Err(Inconsistency::Unexpected(field));
+            }
+        }
+        return match doc.training {
+            Some(_) => Ok(None),
+            None => Err(Inconsistency::NoTraining),
+        };
+    }
+    let ranges = doc
+        .feature_ranges
+        .as_ref()
+        .ok_or(Inconsistency::Missing("feature_ranges"))?;
+    length("feature_ranges", ranges.len())?;
+    let origin = doc
+        .origin
+        .as_ref()
+        .ok_or(Inconsistency::Missing("origin"))?;
+    if doc.labels.is_none() {
+        return Err(Inconsistency::Missing("labels"));
+    }
+    if doc.training.is_none() && matches!(origin, Origin::Trained { .. }) {
+        return Err(Inconsistency::NoTraining);
+    }
+    let Some(Some(Preprocessing::Standardize(standardize))) = &doc.preprocessing else {
+        return match doc.preprocessing {
+            Some(None) => Ok(None),
+            _ => Err(Inconsistency::Missing("preprocessing")),
+        };
+    };
+    length("preprocessing.standardize.mean", standardize.mean.len())?;
+    length("preprocessing.standardize.scale", standardize.scale.len())?;
+    if let Some((feature, &value)) = doc
+        .features
+        .iter()
+        .zip(&standardize.scale)
+        .find(|(_, s)| s.is_nan() || **s <= 0.0)
+    {
+        return Err(Inconsistency::Scale {
+            feature: feature.clone(),
+            value,
+        });
+    }
+    Ok(Some(standardize.clone()))
 }
 
 fn check_features(features: &[String], fitted: usize) -> Result<(), Inconsistency> {

@@ -5,7 +5,8 @@
 //! - [`artifact`]: the versioned JSON document a model is saved as, and its checked loading.
 //! - [`model`]: the in-process predictor, the oracle that every API answer must equal bit for bit.
 //! - [`rows`]: a batch of feature rows, validated once at the edge.
-//! - [`train`]: deterministic training of the reference models from the committed CSVs.
+//! - [`train`]: deterministic training from any CSV; [`import`]: a scikit-learn model from
+//!   its JSON export.
 //! - [`contract`]: what clients, the harness and deployments may rely on: routes, errors,
 //!   limits, environment variables, lifecycle events, fixture formats, the OpenAPI document.
 //! - [`api`]: wire types of the seed API and the Open Inference Protocol, decoded into rows.
@@ -19,6 +20,7 @@ pub mod artifact;
 pub mod contract;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod import;
 pub mod model;
 pub mod rows;
 pub mod train;

@@ -62,7 +62,7 @@ fn run(start: Instant, start_time: SystemTime) -> Result<(), String> {
         addr = %service.addr(),
         model = artifact.name(),
         version = artifact.version(),
-        artifact = artifact.origin(),
+        artifact = artifact.location(),
         sha256 = artifact.sha256(),
         workers = config.workers,
         startup_ms = startup.as_secs_f64() * 1e3,

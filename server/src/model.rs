@@ -5,6 +5,9 @@
 //! batch with ndarray's `dot`, whose summation order is chosen per matrix shape; here each row is
 //! scored alone, summing in feature order with plain `f64` arithmetic (Rust never fuses it into
 //! FMA), so the same row gives the same bits in any batch, binary and build profile.
+//!
+//! A model trained on standardized features carries its [`Standardize`] step and applies it to
+//! every row first, so clients send raw features and cannot forget the scaler.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -51,11 +54,56 @@ pub struct Prediction {
     pub probabilities: Vec<f64>,
 }
 
+/// Standardization fitted on the training rows: each feature becomes `(x - mean) / scale`, as
+/// scikit-learn's `StandardScaler` computes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Standardize {
+    pub mean: Vec<f64>,
+    /// The population standard deviation, or 1 for a constant feature.
+    pub scale: Vec<f64>,
+}
+
+impl Standardize {
+    /// Fits the mean and scale of each column of `rows` (all of one width, at least one row).
+    pub fn fit(rows: &[Vec<f64>]) -> Standardize {
+        let width = rows.first().map_or(0, Vec::len);
+        let n = rows.len() as f64;
+        let mean: Vec<f64> = (0..width)
+            .map(|j| rows.iter().fold(0.0, |acc, r| acc + r[j]) / n)
+            .collect();
+        let scale = (0..width)
+            .map(|j| {
+                let var = rows
+                    .iter()
+                    .fold(0.0, |acc, r| acc + (r[j] - mean[j]) * (r[j] - mean[j]))
+                    / n;
+                let sd = var.sqrt();
+                if sd == 0.0 || !sd.is_finite() {
+                    1.0
+                } else {
+                    sd
+                }
+            })
+            .collect();
+        Standardize { mean, scale }
+    }
+
+    /// The standardized row, in feature order.
+    pub fn apply(&self, x: &[f64]) -> Vec<f64> {
+        x.iter()
+            .zip(self.mean.iter().zip(&self.scale))
+            .map(|(x, (m, s))| (x - m) / s)
+            .collect()
+    }
+}
+
 /// A fitted logistic regression, reduced to what prediction needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     features: Vec<String>,
     classes: Vec<String>,
+    standardize: Option<Standardize>,
     scorer: Scorer,
 }
 
@@ -88,6 +136,7 @@ impl Model {
         Model {
             features,
             classes: classes.into(),
+            standardize: None,
             scorer: Scorer::Binary {
                 weights,
                 intercept,
@@ -106,11 +155,24 @@ impl Model {
         Model {
             features,
             classes,
+            standardize: None,
             scorer: Scorer::Multinomial {
                 weights,
                 intercepts,
             },
         }
+    }
+
+    /// The same model, standardizing each row first. The caller (the artifact loader) has
+    /// checked that the lengths agree with the features.
+    pub(crate) fn with_standardize(mut self, standardize: Option<Standardize>) -> Model {
+        self.standardize = standardize;
+        self
+    }
+
+    /// The standardization applied to each row before scoring, if any.
+    pub fn standardize(&self) -> Option<&Standardize> {
+        self.standardize.as_ref()
     }
 
     /// Which regression this is.
@@ -150,6 +212,14 @@ impl Model {
 
     /// Scores one row of the right width; `None` when the score is not finite.
     fn predict_row(&self, x: &[f64]) -> Option<Prediction> {
+        let standardized;
+        let x = match &self.standardize {
+            Some(s) => {
+                standardized = s.apply(x);
+                &standardized
+            }
+            None => x,
+        };
         match &self.scorer {
             Scorer::Binary {
                 weights,
@@ -263,6 +333,27 @@ mod tests {
             model.predict(&rows),
             Err(PredictError::ScoreOverflow { row: 1 })
         );
+    }
+
+    #[test]
+    fn standardization_is_fitted_like_scikit_learns_and_applied_before_scoring() {
+        let rows = vec![vec![1.0, 5.0], vec![3.0, 5.0]];
+        let s = Standardize::fit(&rows);
+        // Population standard deviation; a constant column gets scale 1.
+        assert_eq!(
+            s,
+            Standardize {
+                mean: vec![2.0, 5.0],
+                scale: vec![1.0, 1.0]
+            }
+        );
+        assert_eq!(s.apply(&[4.0, 6.0]), [2.0, 1.0]);
+
+        let raw = Model::binary(names(2), ["a".into(), "b".into()], vec![1.0, 1.0], 0.0, 0.5);
+        let scaled = raw.clone().with_standardize(Some(s.clone()));
+        let x = Rows::from_rows(&[[4.0, 6.0]], &names(2)).unwrap();
+        let same = Rows::from_rows(&[s.apply(&[4.0, 6.0])], &names(2)).unwrap();
+        assert_eq!(scaled.predict(&x), raw.predict(&same));
     }
 
     #[test]

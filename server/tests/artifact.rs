@@ -1,9 +1,11 @@
 //! Loading checks the whole document, and each failure has its own error naming the file.
 
 use server::Artifact;
-use server::artifact::{ArtifactError, DEFAULT_ARTIFACT, Inconsistency};
+use server::artifact::{ArtifactError, DEFAULT_ARTIFACT, Inconsistency, Origin};
+use server::model::Standardize;
+use server::{Rows, train};
 
-use crate::util::{artifact_path, fixtures};
+use crate::util::{assert_same_bits, fixtures};
 
 fn wine_document() -> serde_json::Value {
     let path = fixtures().join("models/wine-quality.json");
@@ -16,14 +18,13 @@ fn load(document: &serde_json::Value) -> Result<Artifact, ArtifactError> {
 
 #[test]
 fn the_embedded_default_is_the_committed_wine_quality_artifact() {
-    let recipe = &server::train::WINE_QUALITY;
     assert_eq!(
         DEFAULT_ARTIFACT,
-        std::fs::read(artifact_path(recipe)).unwrap()
+        std::fs::read(fixtures().join("models/wine-quality.json")).unwrap()
     );
     let artifact = Artifact::embedded().unwrap();
     assert_eq!(artifact.name(), "wine-quality");
-    assert_eq!(artifact.origin(), "embedded default artifact");
+    assert_eq!(artifact.location(), "embedded default artifact");
     assert_eq!(artifact.sha256().len(), 64);
 }
 
@@ -52,26 +53,126 @@ fn invalid_json_is_a_json_error() {
 #[test]
 fn a_missing_field_is_a_json_error_naming_the_field() {
     let mut doc = wine_document();
-    doc.as_object_mut().unwrap().remove("training");
+    doc.as_object_mut().unwrap().remove("features");
     let err = load(&doc).unwrap_err();
     assert!(matches!(err, ArtifactError::Json { .. }), "{err:?}");
-    assert!(err.to_string().contains("training"), "{err}");
+    assert!(err.to_string().contains("features"), "{err}");
 }
 
 #[test]
 fn another_format_version_is_refused_before_anything_else() {
     let mut doc = wine_document();
-    doc["format_version"] = 2.into();
+    doc["format_version"] = 3.into();
     doc["features"] = "not even a list".into();
     let err = load(&doc).unwrap_err();
     assert!(
-        matches!(err, ArtifactError::FormatVersion { found: 2, .. }),
+        matches!(err, ArtifactError::FormatVersion { found: 3, .. }),
         "{err:?}"
     );
     assert_eq!(
         err.to_string(),
-        "test.json: format version 2 is not supported, this build reads version 1"
+        "test.json: format version 3 is not supported, this build reads versions 1 and 2"
     );
+}
+
+/// Format 1 (the artifacts written before preprocessing, ranges, label options and origin)
+/// still loads, and predicts exactly as the same model in format 2.
+#[test]
+fn a_committed_format_1_artifact_still_loads_and_predicts_the_same() {
+    let v1 = Artifact::load(&fixtures().join("models/format-1/wine-quality.json")).unwrap();
+    let v2 = Artifact::embedded().unwrap();
+    assert_eq!((v1.format_version(), v2.format_version()), (1, 2));
+    assert_eq!(v1.origin(), None);
+    assert_eq!(v1.feature_ranges(), None);
+    assert_eq!(
+        v1.training().map(|t| &t.data_sha256),
+        v2.training().map(|t| &t.data_sha256)
+    );
+    assert_eq!(v1.model(), v2.model());
+    let rows = Rows::from_rows(
+        &[[
+            7.4, 0.7, 0.0, 1.9, 0.076, 11.0, 34.0, 0.9978, 3.51, 0.56, 9.4,
+        ]],
+        v1.model().features(),
+    )
+    .unwrap();
+    let (a, b) = (
+        v1.model().predict(&rows).unwrap(),
+        v2.model().predict(&rows).unwrap(),
+    );
+    assert_same_bits("format 1 vs 2", &a[0].probabilities, &b[0].probabilities);
+}
+
+#[test]
+fn format_1_refuses_format_2_fields_and_format_2_requires_them() {
+    let mut v1: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fixtures().join("models/format-1/wine-quality.json")).unwrap(),
+    )
+    .unwrap();
+    v1["origin"] = serde_json::json!({"kind": "trained", "trainer": "x"});
+    assert_eq!(inconsistency(&v1), Inconsistency::Unexpected("origin"));
+    for field in ["origin", "feature_ranges", "labels", "preprocessing"] {
+        let mut doc = wine_document();
+        doc.as_object_mut().unwrap().remove(field);
+        assert_eq!(
+            inconsistency(&doc),
+            Inconsistency::Missing(field),
+            "{field}"
+        );
+    }
+    let mut doc = wine_document();
+    doc["training"] = serde_json::Value::Null;
+    assert_eq!(inconsistency(&doc), Inconsistency::NoTraining);
+}
+
+#[test]
+fn a_standardization_that_cannot_apply_is_refused() {
+    let mut doc = wine_document();
+    let (zeros, ones) = ([0.0; 11], [1.0; 10]);
+    doc["preprocessing"] = serde_json::json!({"standardize": {"mean": zeros, "scale": ones}});
+    assert_eq!(
+        inconsistency(&doc),
+        Inconsistency::Length {
+            what: "preprocessing.standardize.scale",
+            expected: 11,
+            found: 10
+        }
+    );
+    let mut scale = [1.0; 11];
+    scale[3] = 0.0;
+    doc["preprocessing"] = serde_json::json!({"standardize": {"mean": zeros, "scale": scale}});
+    assert_eq!(
+        inconsistency(&doc),
+        Inconsistency::Scale {
+            feature: "residual_sugar".into(),
+            value: 0.0
+        }
+    );
+}
+
+/// A model trained with `--standardize` carries its scaler: it answers raw rows exactly as the
+/// unscaled linear model answers the standardized rows.
+#[test]
+fn a_standardized_model_takes_raw_features() {
+    let data = fixtures().join("data/iris.csv");
+    let options = train::Options {
+        standardize: true,
+        class_names: Some(vec![
+            "setosa".into(),
+            "versicolor".into(),
+            "virginica".into(),
+        ]),
+        ..train::Options::new("iris-standardized", "species")
+    };
+    let trained = train::train(&data, &options).unwrap();
+    let artifact = Artifact::from_bytes(&trained.artifact, "standardized").unwrap();
+    let document: serde_json::Value = serde_json::from_slice(&trained.artifact).unwrap();
+    let standardize: Standardize =
+        serde_json::from_value(document["preprocessing"]["standardize"].clone()).unwrap();
+    assert_eq!(artifact.model().standardize(), Some(&standardize));
+    assert!(matches!(artifact.origin(), Some(Origin::Trained { .. })));
+    let held_out = artifact.training().unwrap().held_out_accuracy;
+    assert!(held_out >= 0.9, "held-out accuracy {held_out}");
 }
 
 #[test]

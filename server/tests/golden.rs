@@ -4,15 +4,16 @@
 
 use server::contract::fixtures::{Case, GoldenFile};
 use server::train;
+use server::train::args::Run;
 
 use crate::util::{fixtures, reference_artifacts};
 
 /// Held-out rows replayed per model: enough to cover both classes, small enough to read.
 const HELD_OUT_CASE_ROWS: usize = 25;
 
-fn expected_file(recipe: &train::Recipe, artifact: &server::Artifact) -> GoldenFile {
+fn expected_file(run: &Run, artifact: &server::Artifact) -> GoldenFile {
     let model = artifact.model();
-    let held_out = train::held_out_rows(recipe, &fixtures().join("data")).unwrap();
+    let held_out = train::held_out_rows(&run.data, &run.options).unwrap();
     let width = model.features().len();
     let extremes = vec![
         vec![0.0; width],
@@ -41,11 +42,11 @@ fn expected_file(recipe: &train::Recipe, artifact: &server::Artifact) -> GoldenF
 
 #[test]
 fn golden_files_are_what_the_committed_artifacts_give() {
-    for (recipe, artifact) in reference_artifacts() {
+    for (run, artifact) in reference_artifacts() {
         let path = fixtures()
             .join("golden")
-            .join(format!("{}.json", recipe.name));
-        let mut computed = serde_json::to_vec_pretty(&expected_file(&recipe, &artifact)).unwrap();
+            .join(format!("{}.json", run.options.name));
+        let mut computed = serde_json::to_vec_pretty(&expected_file(&run, &artifact)).unwrap();
         computed.push(b'\n');
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::write(&path, computed).unwrap();

@@ -23,11 +23,14 @@ fn batch(width: usize) -> impl Strategy<Value = Vec<Vec<f64>>> {
     prop::collection::vec(prop::collection::vec(value(), width), 1..40)
 }
 
+/// The reference models: wine-quality (11 features), then iris (4).
 fn models() -> Vec<Model> {
-    reference_artifacts()
+    let mut models: Vec<Model> = reference_artifacts()
         .into_iter()
         .map(|(_, a)| a.model().clone())
-        .collect()
+        .collect();
+    models.sort_by_key(|m| std::cmp::Reverse(m.features().len()));
+    models
 }
 
 proptest! {

@@ -8,5 +8,6 @@ mod golden;
 mod http;
 mod prediction;
 mod socket;
+mod train_csv;
 mod training;
 mod util;

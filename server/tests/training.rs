@@ -1,60 +1,62 @@
 //! Training is deterministic, its artifacts are usable, and the served kernel is linfa's model.
+//! The reference models are trained as `fixtures/references.json` says.
 
 use linfa::prelude::*;
 use linfa_logistic::{FittedLogisticRegression, MultiFittedLogisticRegression};
 use ndarray::Array2;
-use server::train::{self, RECIPES};
+use server::train;
 use server::{Artifact, Kind, Rows};
 
-use crate::util::{artifact_path, assert_same_bits, fixtures};
+use crate::util::{assert_same_bits, reference_artifacts, reference_runs};
 
 #[test]
 fn retraining_reproduces_the_committed_artifacts_byte_for_byte() {
-    for recipe in &RECIPES {
-        let trained = train::train(recipe, &fixtures().join("data")).unwrap();
-        let committed = std::fs::read(artifact_path(recipe)).unwrap();
+    for run in reference_runs() {
+        let trained = train::train(&run.data, &run.options).unwrap();
+        let committed = std::fs::read(&run.out).unwrap();
         assert!(
             trained.artifact == committed,
-            "{}: retrained artifact differs from {}; run `cargo run -p server --bin train`",
-            recipe.name,
-            artifact_path(recipe).display()
+            "{}: retrained artifact differs from {}; run `cargo run -p server --bin train -- --references fixtures/references.json`",
+            run.options.name,
+            run.out.display()
         );
     }
 }
 
 #[test]
 fn a_saved_model_loads_and_predicts_identically() {
-    for recipe in &RECIPES {
-        let data = fixtures().join("data");
-        let trained = train::train(recipe, &data).unwrap();
-        let loaded = Artifact::from_bytes(&trained.artifact, recipe.name).unwrap();
+    for run in reference_runs() {
+        let name = &run.options.name;
+        let trained = train::train(&run.data, &run.options).unwrap();
+        let loaded = Artifact::from_bytes(&trained.artifact, name).unwrap();
         assert_eq!(loaded.model(), &trained.model);
 
-        let rows = train::held_out_rows(recipe, &data).unwrap();
+        let rows = train::held_out_rows(&run.data, &run.options).unwrap();
         let rows = Rows::from_rows(&rows, trained.model.features()).unwrap();
         let before = trained.model.predict(&rows).unwrap();
         let after = loaded.model().predict(&rows).unwrap();
         for (b, a) in before.iter().zip(&after) {
             assert_eq!(b.class, a.class);
-            assert_same_bits(recipe.name, &b.probabilities, &a.probabilities);
+            assert_same_bits(name, &b.probabilities, &a.probabilities);
         }
     }
 }
 
 #[test]
 fn held_out_accuracy_meets_the_bar_and_is_recorded() {
-    for (name, bar) in [("wine-quality", 0.85), ("iris", 0.90)] {
-        let recipe = RECIPES.iter().find(|r| r.name == name).unwrap();
-        let artifact = Artifact::load(&artifact_path(recipe)).unwrap();
-        let accuracy = artifact.training().held_out_accuracy;
+    for (run, artifact) in reference_artifacts() {
+        let bar = match run.options.name.as_str() {
+            "wine-quality" => 0.85,
+            _ => 0.90,
+        };
+        let training = artifact.training().unwrap();
+        let accuracy = training.held_out_accuracy;
         assert!(
             accuracy >= bar,
-            "{name}: held-out accuracy {accuracy} < {bar}"
+            "{}: held-out accuracy {accuracy} < {bar}",
+            run.options.name
         );
-        assert_eq!(
-            artifact.training().held_out_rows,
-            artifact.training().rows / 5
-        );
+        assert_eq!(training.held_out_rows, training.rows / 5);
     }
 }
 
@@ -62,20 +64,29 @@ fn held_out_accuracy_meets_the_bar_and_is_recorded() {
 /// labels must agree and the probabilities may differ only in the last bits.
 #[test]
 fn the_served_kernel_agrees_with_linfa() {
-    for recipe in &RECIPES {
-        let bytes = std::fs::read(artifact_path(recipe)).unwrap();
-        let artifact = Artifact::from_bytes(&bytes, recipe.name).unwrap();
+    for (run, artifact) in reference_artifacts() {
+        let name = &run.options.name;
+        let bytes = std::fs::read(&run.out).unwrap();
         let document: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let model = artifact.model();
 
-        let rows = train::held_out_rows(recipe, &fixtures().join("data")).unwrap();
-        let x =
-            Array2::from_shape_vec((rows.len(), model.features().len()), rows.concat()).unwrap();
+        let rows = train::held_out_rows(&run.data, &run.options).unwrap();
+        // linfa's model takes the rows as it was fitted on them: standardized, if it was.
+        let fitted_rows: Vec<Vec<f64>> = rows
+            .iter()
+            .map(|r| {
+                model
+                    .standardize()
+                    .map_or_else(|| r.clone(), |s| s.apply(r))
+            })
+            .collect();
+        let x = Array2::from_shape_vec((rows.len(), model.features().len()), fitted_rows.concat())
+            .unwrap();
         let ours = model
             .predict(&Rows::from_rows(&rows, model.features()).unwrap())
             .unwrap();
 
-        let (labels, positive): (Vec<String>, Vec<Vec<f64>>) = match recipe.kind {
+        let (labels, positive): (Vec<String>, Vec<Vec<f64>>) = match model.kind() {
             Kind::Binary => {
                 let fitted: FittedLogisticRegression<f64, String> =
                     serde_json::from_value(document["model"].clone()).unwrap();
@@ -92,18 +103,9 @@ fn the_served_kernel_agrees_with_linfa() {
             }
         };
         for (i, ((ours, label), theirs)) in ours.iter().zip(&labels).zip(&positive).enumerate() {
-            assert_eq!(
-                &model.classes()[ours.class],
-                label,
-                "{}: row {i}",
-                recipe.name
-            );
+            assert_eq!(&model.classes()[ours.class], label, "{name}: row {i}");
             for (a, b) in ours.probabilities.iter().zip(theirs) {
-                assert!(
-                    (a - b).abs() < 1e-12,
-                    "{}: row {i}: {a} vs {b}",
-                    recipe.name
-                );
+                assert!((a - b).abs() < 1e-12, "{name}: row {i}: {a} vs {b}");
             }
         }
     }

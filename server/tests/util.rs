@@ -3,27 +3,25 @@
 use std::path::{Path, PathBuf};
 
 use server::Artifact;
-use server::train::{RECIPES, Recipe};
+use server::train::args::{Run, references};
 
 /// The workspace's `fixtures/` directory.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures")
 }
 
-/// The committed artifact of a reference model.
-pub fn artifact_path(recipe: &Recipe) -> PathBuf {
-    fixtures()
-        .join("models")
-        .join(format!("{}.json", recipe.name))
+/// The reference models' committed `train` invocations, paths resolved.
+pub fn reference_runs() -> Vec<Run> {
+    references(&fixtures().join("references.json")).expect("fixtures/references.json reads")
 }
 
-/// Every reference model's committed artifact, loaded.
-pub fn reference_artifacts() -> Vec<(Recipe, Artifact)> {
-    RECIPES
-        .iter()
-        .map(|r| {
-            let artifact = Artifact::load(&artifact_path(r)).expect("committed artifact loads");
-            (*r, artifact)
+/// Every reference model's committed artifact, loaded, with the run that trains it.
+pub fn reference_artifacts() -> Vec<(Run, Artifact)> {
+    reference_runs()
+        .into_iter()
+        .map(|run| {
+            let artifact = Artifact::load(&run.out).expect("committed artifact loads");
+            (run, artifact)
         })
         .collect()
 }

@@ -61,7 +61,8 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
             Endpoint::Model => Some(json!({
                 "name": name, "version": version, "kind": model.kind().as_str(),
                 "features": model.features(), "classes": model.classes(),
-                "artifact_sha256": oracle.sha256(), "training": oracle.training(),
+                "artifact_sha256": oracle.sha256(), "origin": oracle.origin(),
+                "training": oracle.training(),
                 "limits": served.limits,
             })),
             Endpoint::OpenApi => Some(serde_json::from_str(OPENAPI).map_err(why)?),

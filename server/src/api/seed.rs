@@ -8,7 +8,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::api::Number;
-use crate::artifact::{Artifact, Training};
+use crate::artifact::{Artifact, Origin, Training};
 use crate::contract::errors::{ApiError, RowProblem};
 use crate::contract::limits::Limits;
 use crate::model::Prediction;
@@ -199,7 +199,10 @@ pub struct ModelResponse<'a> {
     pub features: &'a [String],
     pub classes: &'a [String],
     pub artifact_sha256: &'a str,
-    pub training: &'a Training,
+    /// Trained here or imported; `null` for a format 1 artifact.
+    pub origin: Option<&'a Origin>,
+    /// `null` for an imported model.
+    pub training: Option<&'a Training>,
     pub limits: Limits,
 }
 
@@ -213,6 +216,7 @@ impl<'a> ModelResponse<'a> {
             features: model.features(),
             classes: model.classes(),
             artifact_sha256: artifact.sha256(),
+            origin: artifact.origin(),
             training: artifact.training(),
             limits,
         }

@@ -1,13 +1,14 @@
-//! `train [--data DIR] [--out DIR] [MODEL...]`: fits the reference models and writes their
-//! artifacts. With no model named, trains all of them.
+//! `train`: fits a logistic regression to a CSV and writes its artifact; `train --references
+//! FILE` retrains the reference models. `train --help` lists every option.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use server::train::{self, RECIPES};
+use clap::Parser;
+use server::artifact::sha256_hex;
+use server::train::{self, args::Args};
 
 fn main() -> ExitCode {
-    match run() {
+    match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("train: {e}");
@@ -16,49 +17,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), String> {
-    let mut data = PathBuf::from("fixtures/data");
-    let mut out = PathBuf::from("fixtures/models");
-    let mut names = vec![];
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--data" => data = args.next().ok_or("--data needs a directory")?.into(),
-            "--out" => out = args.next().ok_or("--out needs a directory")?.into(),
-            "-h" | "--help" => {
-                println!("usage: train [--data DIR] [--out DIR] [MODEL...]");
-                println!("models: {}", RECIPES.map(|r| r.name).join(", "));
-                return Ok(());
-            }
-            name => names.push(name.to_owned()),
-        }
-    }
-    let recipes: Vec<_> = if names.is_empty() {
-        RECIPES.to_vec()
-    } else {
-        names
-            .iter()
-            .map(|n| {
-                RECIPES
-                    .iter()
-                    .find(|r| r.name == n)
-                    .copied()
-                    .ok_or_else(|| format!("unknown model {n:?}"))
-            })
-            .collect::<Result<_, _>>()?
-    };
-    for recipe in &recipes {
-        let bytes = train::train(recipe, &data)
-            .map_err(|e| e.to_string())?
-            .artifact;
-        let path = out.join(format!("{}.json", recipe.name));
-        std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+fn run(args: Args) -> Result<(), String> {
+    for run in args.runs().map_err(|e| e.to_string())? {
+        let trained = train::train(&run.data, &run.options).map_err(|e| e.to_string())?;
+        let bytes = trained.artifact;
+        std::fs::write(&run.out, &bytes).map_err(|e| format!("{}: {e}", run.out.display()))?;
         println!(
-            "{}: wrote {} ({} bytes, sha256 {})",
-            recipe.name,
-            path.display(),
+            "{}: wrote {} ({} bytes, sha256 {}; classes {:?})",
+            run.options.name,
+            run.out.display(),
             bytes.len(),
-            server::artifact::sha256_hex(&bytes)
+            sha256_hex(&bytes),
+            trained.model.classes()
         );
     }
     Ok(())
