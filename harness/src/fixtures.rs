@@ -1,16 +1,20 @@
 //! The repository's fixtures, loaded once into a value: the reference artifacts (the oracles),
-//! their golden cases and the bad inputs.
+//! their golden cases, scikit-learn's own answers for the imported ones, and the bad inputs.
+//!
+//! Every model with a golden file in `fixtures/golden/` is a reference; its artifact is
+//! `fixtures/models/<name>.json`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use server::Artifact;
-use server::contract::fixtures::{BadInputs, GoldenFile};
+use server::artifact::Origin;
+use server::contract::fixtures::{BadInputs, GoldenFile, SklearnReference};
 
 use crate::error::HarnessError;
 
-/// The reference models, the default (served when no `MODEL_PATH` is set) first.
-pub const MODELS: [&str; 2] = ["wine-quality", "iris"];
+/// The model the image serves when no `MODEL_PATH` is set.
+pub const DEFAULT_MODEL: &str = "wine-quality";
 
 /// The repository the harness was built from: where the Dockerfile and fixtures are.
 pub fn repository_root() -> PathBuf {
@@ -26,6 +30,8 @@ pub struct Reference {
     pub bytes: Vec<u8>,
     pub oracle: Artifact,
     pub golden: GoldenFile,
+    /// For a model imported from scikit-learn, scikit-learn's own answers for some rows.
+    pub sklearn: Option<SklearnReference>,
 }
 
 /// Everything under `fixtures/` that the checks use.
@@ -40,11 +46,34 @@ impl Fixtures {
     /// Reads and checks every fixture of the repository at `root`.
     pub fn load(root: &Path) -> Result<Fixtures, HarnessError> {
         let mut references = BTreeMap::new();
-        for model in MODELS {
+        let golden_dir = root.join("fixtures/golden");
+        let entries = std::fs::read_dir(&golden_dir).map_err(|source| HarnessError::Io {
+            path: golden_dir.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let golden_path = entry
+                .map_err(|source| HarnessError::Io {
+                    path: golden_dir.clone(),
+                    source,
+                })?
+                .path();
+            let Some(model) = golden_path.file_stem().and_then(|s| s.to_str()) else {
+                continue;
+            };
             let path = root.join(format!("fixtures/models/{model}.json"));
             let bytes = read(&path)?;
             let oracle = Artifact::from_bytes(&bytes, &path.display().to_string())?;
-            let golden = parse(&root.join(format!("fixtures/golden/{model}.json")))?;
+            let golden = parse(&golden_path)?;
+            let sklearn = match oracle.origin() {
+                Some(Origin::Imported { export_file, .. }) => {
+                    let stem = export_file.trim_end_matches(".export.json");
+                    Some(parse(
+                        &root.join(format!("fixtures/sklearn/{stem}.reference.json")),
+                    )?)
+                }
+                _ => None,
+            };
             references.insert(
                 model.to_owned(),
                 Reference {
@@ -52,6 +81,7 @@ impl Fixtures {
                     bytes,
                     oracle,
                     golden,
+                    sklearn,
                 },
             );
         }
@@ -74,7 +104,7 @@ impl Fixtures {
 
     /// The model the image serves with no `MODEL_PATH`.
     pub fn default_model(&self) -> Result<&Reference, HarnessError> {
-        self.reference(MODELS[0])
+        self.reference(DEFAULT_MODEL)
     }
 }
 

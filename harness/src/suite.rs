@@ -153,8 +153,18 @@ fn http_checks(
         &named("parity: random rows"),
         checks::parity::random(client, oracle, options.random_cases, options.seed, max_rows),
     ));
+    if let Some(sklearn) = &reference.sklearn {
+        checks.push(Check::from(
+            &named("parity: scikit-learn"),
+            checks::parity::foreign(client, oracle, sklearn, SKLEARN_TOLERANCE, max_rows),
+        ));
+    }
     checks
 }
+
+/// How far an imported model's answers may be from scikit-learn's own: the two sum in
+/// different orders (feature order against BLAS), so the last bits may differ.
+pub const SKLEARN_TOLERANCE: f64 = 1e-12;
 
 fn against_url(fixtures: &Fixtures, client: &Client, options: &Options) -> Vec<Check> {
     let reference = client.served().and_then(|served| {

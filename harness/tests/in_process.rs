@@ -33,7 +33,7 @@ fn check(model: &str, limits: Limits) -> Vec<harness::checks::Check> {
 
 #[test]
 fn every_http_check_passes_for_each_reference_model() {
-    for model in fixtures().references.keys() {
+    for (model, reference) in &fixtures().references {
         let checks = check(model, Limits::default());
         for prefix in [
             "served artifact",
@@ -44,7 +44,15 @@ fn every_http_check_passes_for_each_reference_model() {
         ] {
             assert_passed(&checks, &format!("{prefix} ({model})"));
         }
+        // An imported model answers as scikit-learn did, within the stated tolerance.
+        if reference.sklearn.is_some() {
+            assert_passed(&checks, &format!("parity: scikit-learn ({model})"));
+        }
     }
+    assert!(
+        fixtures().references.values().any(|r| r.sklearn.is_some()),
+        "no imported model among the references"
+    );
 }
 
 #[test]

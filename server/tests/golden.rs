@@ -1,19 +1,44 @@
 //! The golden files in `fixtures/golden/` are exactly what the committed artifacts answer for
 //! their rows. `UPDATE_GOLDEN=1 cargo test -p server` rewrites them; review the diff before
 //! committing it. The harness replays them over HTTP, in-process and against the container.
+//!
+//! Trained models replay their held-out rows; imported ones the rows scikit-learn answered
+//! (held-out rows first, see `fixtures/sklearn/make_exports.py`).
 
-use server::contract::fixtures::{Case, GoldenFile};
+use server::Artifact;
+use server::contract::fixtures::{Case, GoldenFile, SklearnReference};
 use server::train;
-use server::train::args::Run;
 
 use crate::util::{fixtures, reference_artifacts};
 
 /// Held-out rows replayed per model: enough to cover both classes, small enough to read.
 const HELD_OUT_CASE_ROWS: usize = 25;
 
-fn expected_file(run: &Run, artifact: &server::Artifact) -> GoldenFile {
+/// Every model with a golden file: its artifact and its held-out rows.
+fn models() -> Vec<(Artifact, Vec<Vec<f64>>)> {
+    let mut models: Vec<(Artifact, Vec<Vec<f64>>)> = reference_artifacts()
+        .into_iter()
+        .map(|(run, artifact)| {
+            (
+                artifact,
+                train::held_out_rows(&run.data, &run.options).unwrap(),
+            )
+        })
+        .collect();
+    for model in ["iris", "wine-quality"] {
+        let artifact =
+            Artifact::load(&fixtures().join(format!("models/{model}-sklearn.json"))).unwrap();
+        let reference: SklearnReference = serde_json::from_slice(
+            &std::fs::read(fixtures().join(format!("sklearn/{model}.reference.json"))).unwrap(),
+        )
+        .unwrap();
+        models.push((artifact, reference.rows));
+    }
+    models
+}
+
+fn expected_file(artifact: &Artifact, held_out: &[Vec<f64>]) -> GoldenFile {
     let model = artifact.model();
-    let held_out = train::held_out_rows(&run.data, &run.options).unwrap();
     let width = model.features().len();
     let extremes = vec![
         vec![0.0; width],
@@ -42,11 +67,11 @@ fn expected_file(run: &Run, artifact: &server::Artifact) -> GoldenFile {
 
 #[test]
 fn golden_files_are_what_the_committed_artifacts_give() {
-    for (run, artifact) in reference_artifacts() {
+    for (artifact, held_out) in models() {
         let path = fixtures()
             .join("golden")
-            .join(format!("{}.json", run.options.name));
-        let mut computed = serde_json::to_vec_pretty(&expected_file(&run, &artifact)).unwrap();
+            .join(format!("{}.json", artifact.name()));
+        let mut computed = serde_json::to_vec_pretty(&expected_file(&artifact, &held_out)).unwrap();
         computed.push(b'\n');
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::write(&path, computed).unwrap();

@@ -6,6 +6,7 @@
 mod artifact;
 mod golden;
 mod http;
+mod import;
 mod prediction;
 mod socket;
 mod train_csv;

@@ -7,11 +7,11 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use serde_json::{Value, json};
 use server::contract::errors::ApiError;
-use server::contract::fixtures::GoldenFile;
+use server::contract::fixtures::{GoldenFile, SklearnReference};
 use server::contract::routes::Api;
 use server::{Artifact, Rows};
 
-use crate::checks::{Passed, Verdict, ensure, why};
+use crate::checks::{Figure, Passed, Verdict, ensure, why};
 use crate::client::Client;
 
 /// Sends `rows` through `/predict` and V2 infer, in batches of at most `max_rows`, and compares
@@ -152,6 +152,79 @@ pub fn golden(client: &Client, oracle: &Artifact, golden: &GoldenFile, max_rows:
         "{} golden cases ({rows} rows) equal in-process bit for bit through both APIs",
         golden.cases.len()
     )))
+}
+
+/// The service's answers for `reference.rows` equal another implementation's (scikit-learn's
+/// `predict` and `predict_proba`) within `tolerance`, through both APIs. Reports how many values
+/// are bit-identical and the largest difference.
+pub fn foreign(
+    client: &Client,
+    oracle: &Artifact,
+    reference: &SklearnReference,
+    tolerance: f64,
+    max_rows: usize,
+) -> Verdict {
+    let width = oracle.model().features().len();
+    let classes = oracle.model().classes();
+    let (mut identical, mut values, mut largest) = (0usize, 0usize, 0.0f64);
+    let chunks = reference
+        .rows
+        .chunks(max_rows.max(1))
+        .zip(reference.predict.chunks(max_rows.max(1)))
+        .zip(reference.predict_proba.chunks(max_rows.max(1)));
+    for (batch, ((rows, labels), probabilities)) in chunks.enumerate() {
+        let offset = batch * max_rows.max(1);
+        let seed = client.predict(rows).map_err(why)?;
+        let v2 = client
+            .infer(oracle.name(), rows, width, None)
+            .map_err(why)?;
+        ensure!(
+            seed.status == 200,
+            "/predict answered {}: {}",
+            seed.status,
+            seed.body
+        );
+        ensure!(v2.status == 200, "V2 answered {}: {}", v2.status, v2.body);
+        let seed: Value = seed.json().ok_or("/predict: not JSON")?;
+        let v2: Value = v2.json().ok_or("V2: not JSON")?;
+        for (i, (label, proba)) in labels.iter().zip(probabilities).enumerate() {
+            let row = offset + i;
+            ensure!(
+                seed["predictions"][i]["label"] == label.as_str()
+                    && v2["outputs"][0]["data"][i] == label.as_str(),
+                "row {row}: labels {} (/predict) and {} (V2), expected {label}",
+                seed["predictions"][i]["label"],
+                v2["outputs"][0]["data"][i]
+            );
+            for (c, (class, want)) in classes.iter().zip(proba).enumerate() {
+                let got = [
+                    seed["predictions"][i]["probabilities"][class].as_f64(),
+                    v2["outputs"][1]["data"][i * classes.len() + c].as_f64(),
+                ];
+                for (api, got) in ["/predict", "V2"].iter().zip(got) {
+                    let got = got.ok_or_else(|| format!("row {row}: {api} has no {class}"))?;
+                    let difference = (got - want).abs();
+                    let within = difference <= tolerance;
+                    ensure!(
+                        within,
+                        "row {row}, class {class}: {api} gave {got:e} ({:#018x}), expected {want:e} ({:#018x}): {difference:e} over the tolerance {tolerance:e}",
+                        got.to_bits(),
+                        want.to_bits()
+                    );
+                    largest = largest.max(difference);
+                    values += 1;
+                    identical += usize::from(got.to_bits() == want.to_bits());
+                }
+            }
+        }
+    }
+    Ok(Passed::new(format!(
+        "{} rows equal scikit-learn {} within {tolerance:e} through both APIs, same labels; {identical} of {values} values bit-identical, largest difference {largest:e}",
+        reference.rows.len(),
+        "predict_proba"
+    ))
+    .with(Figure::new("bit-identical values", identical as f64, "values"))
+    .with(Figure::new("largest difference", largest, "")))
 }
 
 /// Feature values from ordinary to extreme: typical magnitudes, far outside any training

@@ -74,6 +74,20 @@ pub enum CaseError {
     Predict(#[from] crate::model::PredictError),
 }
 
+/// scikit-learn's own answers for some rows, written by `fixtures/sklearn/make_exports.py`
+/// beside each export as `<name>.reference.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SklearnReference {
+    /// The export's name: `<name>.export.json`.
+    pub model: String,
+    pub rows: Vec<Vec<f64>>,
+    /// `predict`: one label per row.
+    pub predict: Vec<String>,
+    /// `predict_proba`: one probability per class (in `classes_` order) per row.
+    pub predict_proba: Vec<Vec<f64>>,
+}
+
 /// Requests the service must refuse, for one model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
