@@ -51,6 +51,15 @@ fn run(start: Instant, start_time: SystemTime) -> Result<(), String> {
         None => Artifact::embedded(),
     }
     .map_err(|e| e.to_string())?;
+    if let Some(expected) = &config.model_sha256
+        && artifact.sha256() != expected
+    {
+        return Err(format!(
+            "MODEL_SHA256 is {expected}, but {} has sha256 {}",
+            artifact.location(),
+            artifact.sha256()
+        ));
+    }
     let service = Service::launch(&config, artifact, start_time).map_err(|e| e.to_string())?;
     let startup = start.elapsed();
     let state = service.state();

@@ -212,6 +212,11 @@ fn sigterm_lets_the_in_flight_request_finish_then_exits_zero() {
 }
 #[test]
 fn bad_configuration_stops_start_up_with_one_line() {
+    let zeros = "0".repeat(64);
+    let wrong_hash = format!(
+        "server: MODEL_SHA256 is {zeros}, but embedded default artifact has sha256 {}\n",
+        Artifact::embedded().unwrap().sha256()
+    );
     for (var, value, expected) in [
         (
             "PORT",
@@ -223,6 +228,7 @@ fn bad_configuration_stops_start_up_with_one_line() {
             "/no/such/model.json",
             "server: /no/such/model.json: cannot read the artifact: No such file or directory (os error 2)\n",
         ),
+        ("MODEL_SHA256", zeros.as_str(), wrong_hash.as_str()),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_server"))
             .env(var, value)

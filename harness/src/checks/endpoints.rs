@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 use server::Artifact;
-use server::contract::openapi::OPENAPI;
-use server::contract::routes::{Endpoint, ROUTES};
+use server::contract::openapi;
+use server::contract::routes::{Endpoint, PREDICT, ROUTES};
 use server::contract::v2::{LABEL, PROBABILITIES};
 
 use crate::checks::{Passed, Verdict, ensure, why};
@@ -65,7 +65,7 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
                 "training": oracle.training(),
                 "limits": served.limits,
             })),
-            Endpoint::OpenApi => Some(serde_json::from_str(OPENAPI).map_err(why)?),
+            Endpoint::OpenApi => Some(openapi::document(oracle, served.limits)),
             _ => None,
         };
         if let Some(expected) = expected {
@@ -87,6 +87,7 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
                 body["id"] == "e" && body["model_name"] == name,
                 "{path}: {body}"
             ),
+            Endpoint::OpenApi => examples_are_accepted(client, oracle, &body)?,
             _ => {}
         }
     }
@@ -94,6 +95,25 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
         "{} routes answered as documented",
         ROUTES.len()
     )))
+}
+
+/// The document's own examples are requests the service answers with 200.
+fn examples_are_accepted(client: &Client, oracle: &Artifact, doc: &Value) -> Result<(), String> {
+    let schemas = &doc["components"]["schemas"];
+    let infer = crate::client::infer_path(oracle.name());
+    for (path, example) in [
+        (PREDICT, &schemas["PredictRequest"]["example"]),
+        (infer.as_str(), &schemas["V2InferRequest"]["example"]),
+    ] {
+        let answer = client.post_json(path, example).map_err(why)?;
+        ensure!(
+            answer.status == 200,
+            "/openapi.json's example for {path} answered {}: {}",
+            answer.status,
+            answer.body
+        );
+    }
+    Ok(())
 }
 
 fn v2_metadata(

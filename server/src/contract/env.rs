@@ -27,6 +27,8 @@ pub const HOST: &str = "HOST";
 pub const PORT: &str = "PORT";
 /// An artifact file replacing the embedded default.
 pub const MODEL_PATH: &str = "MODEL_PATH";
+/// The SHA-256 the artifact must have; start-up stops on any other.
+pub const MODEL_SHA256: &str = "MODEL_SHA256";
 /// Threads handling requests.
 pub const WORKERS: &str = "WORKERS";
 /// See [`Limits::max_body_bytes`].
@@ -37,10 +39,11 @@ pub const MAX_BATCH_ROWS: &str = "MAX_BATCH_ROWS";
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
 
 /// Every environment variable the server reads.
-pub const VARIABLES: [&str; 7] = [
+pub const VARIABLES: [&str; 8] = [
     HOST,
     PORT,
     MODEL_PATH,
+    MODEL_SHA256,
     WORKERS,
     MAX_BODY_BYTES,
     MAX_BATCH_ROWS,
@@ -56,6 +59,8 @@ pub struct Config {
     pub port: u16,
     /// `MODEL_PATH`: an artifact file replacing the embedded default.
     pub model_path: Option<PathBuf>,
+    /// `MODEL_SHA256`: the artifact's expected SHA-256, lowercase hex.
+    pub model_sha256: Option<String>,
     /// `WORKERS`: threads handling requests.
     pub workers: usize,
     /// `MAX_BODY_BYTES` and `MAX_BATCH_ROWS`.
@@ -79,6 +84,7 @@ impl Default for Config {
             host: IpAddr::from([0, 0, 0, 0]),
             port: 8000,
             model_path: None,
+            model_sha256: None,
             workers: default_workers(),
             limits: Limits::default(),
             log_format: LogFormat::Text,
@@ -109,6 +115,13 @@ impl Config {
             config.port = parse(&v, PORT, "a port number from 0 to 65535")?;
         }
         config.model_path = get(MODEL_PATH).map(PathBuf::from);
+        if let Some(v) = get(MODEL_SHA256) {
+            let hex = v.trim().to_ascii_lowercase();
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(MODEL_SHA256, &v, "a SHA-256 in 64 hex digits"));
+            }
+            config.model_sha256 = Some(hex);
+        }
         if let Some(v) = get(WORKERS) {
             config.workers = positive(&v, WORKERS, "a thread count from 1 to 1024", 1024)?;
         }
@@ -190,6 +203,7 @@ mod tests {
             ("HOST", "127.0.0.1"),
             ("PORT", "9000"),
             ("MODEL_PATH", "/models/iris.json"),
+            ("MODEL_SHA256", "AB".repeat(32).as_str()),
             ("WORKERS", "3"),
             ("MAX_BODY_BYTES", "1024"),
             ("MAX_BATCH_ROWS", "10"),
@@ -202,6 +216,7 @@ mod tests {
                 host: IpAddr::from([127, 0, 0, 1]),
                 port: 9000,
                 model_path: Some("/models/iris.json".into()),
+                model_sha256: Some("ab".repeat(32)),
                 workers: 3,
                 limits: Limits {
                     max_body_bytes: 1024,
@@ -234,6 +249,7 @@ mod tests {
             ("PORT", "eighty"),
             ("WORKERS", "0"),
             ("WORKERS", "-2"),
+            ("MODEL_SHA256", "abc"),
             ("MAX_BODY_BYTES", "0"),
             ("MAX_BATCH_ROWS", "1.5"),
             ("LOG_FORMAT", "xml"),

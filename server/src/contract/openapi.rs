@@ -1,4 +1,116 @@
-//! The OpenAPI 3 document describing every route in [`ROUTES`](crate::contract::routes::ROUTES).
+//! The OpenAPI 3 document, for the model being served.
+//!
+//! `openapi.json` describes every route in [`ROUTES`](crate::contract::routes::ROUTES); the
+//! served document is that template with the model's facts filled in from its artifact: the
+//! feature names and count, the classes, the batch limit, and examples that the service itself
+//! accepts. It is built without the HTTP stack, so clients and the harness build the same one.
 
-/// The document served at `/openapi.json`; tests hold it to the route table.
-pub const OPENAPI: &str = include_str!("openapi.json");
+use serde_json::{Value, json};
+
+use crate::artifact::Artifact;
+use crate::contract::limits::Limits;
+
+/// The template: every route, with no model's facts in it.
+pub const TEMPLATE: &str = include_str!("openapi.json");
+
+/// The document for `artifact` served with `limits`.
+pub fn document(artifact: &Artifact, limits: Limits) -> Value {
+    // The template is part of this crate and parsed by its tests; it cannot fail here.
+    let mut doc: Value = serde_json::from_str(TEMPLATE).unwrap_or_default();
+    let model = artifact.model();
+    let (features, classes) = (model.features(), model.classes());
+    let width = features.len();
+    let example = example_row(artifact);
+
+    let description = doc["info"]["description"].as_str().unwrap_or_default();
+    doc["info"]["description"] = format!(
+        "{description} This server serves the {kind} model {name:?} version {version:?}: {width} features ({features}), classes {classes}.",
+        kind = model.kind().as_str(),
+        name = artifact.name(),
+        version = artifact.version(),
+        features = features.join(", "),
+        classes = classes.join(", "),
+    )
+    .into();
+
+    let schemas = &mut doc["components"]["schemas"];
+    let instances = &mut schemas["PredictRequest"]["properties"]["instances"];
+    instances["maxItems"] = limits.max_batch_rows.into();
+    let rows = &mut instances["items"]["oneOf"];
+    rows[0]["minItems"] = width.into();
+    rows[0]["maxItems"] = width.into();
+    rows[0]["description"] = format!("Values in feature order: {}.", features.join(", ")).into();
+    let value = json!({"$ref": "#/components/schemas/FeatureValue"});
+    rows[1]["properties"] = features
+        .iter()
+        .map(|f| (f.clone(), value.clone()))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    rows[1]["required"] = json!(features);
+    rows[1]["additionalProperties"] = false.into();
+    schemas["PredictRequest"]["example"] = json!({ "instances": [example] });
+
+    let prediction = &mut schemas["PredictResponse"]["properties"]["predictions"]["items"];
+    prediction["properties"]["label"]["enum"] = json!(classes);
+    let probability = prediction["properties"]["probabilities"]["additionalProperties"].clone();
+    let probabilities = &mut prediction["properties"]["probabilities"];
+    probabilities["properties"] = classes
+        .iter()
+        .map(|c| (c.clone(), probability.clone()))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    probabilities["required"] = json!(classes);
+    probabilities["additionalProperties"] = false.into();
+
+    schemas["V2InferRequest"]["example"] = json!({
+        "id": "1",
+        "inputs": [{"name": "input", "shape": [1, width], "datatype": "FP64", "data": example}],
+    });
+    doc
+}
+
+/// A plausible row: the middle of each feature's training range, or zeros for an artifact
+/// that records no ranges.
+fn example_row(artifact: &Artifact) -> Vec<f64> {
+    match artifact.feature_ranges() {
+        Some(ranges) => ranges
+            .iter()
+            .map(|r| r.min + (r.max - r.min) / 2.0)
+            .collect(),
+        None => vec![0.0; artifact.model().features().len()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_parses() {
+        assert!(serde_json::from_str::<Value>(TEMPLATE).is_ok());
+    }
+
+    #[test]
+    fn the_document_carries_the_models_features_classes_and_limits() {
+        let artifact = Artifact::embedded().unwrap();
+        let limits = Limits {
+            max_body_bytes: 10,
+            max_batch_rows: 7,
+        };
+        let doc = document(&artifact, limits);
+        let request = &doc["components"]["schemas"]["PredictRequest"];
+        assert_eq!(request["properties"]["instances"]["maxItems"], 7);
+        let features = artifact.model().features();
+        assert_eq!(
+            request["properties"]["instances"]["items"]["oneOf"][1]["required"],
+            json!(features)
+        );
+        assert_eq!(
+            request["example"]["instances"][0].as_array().map(Vec::len),
+            Some(features.len())
+        );
+        let label = &doc["components"]["schemas"]["PredictResponse"]["properties"]["predictions"]["items"]
+            ["properties"]["label"];
+        assert_eq!(label["enum"], json!(artifact.model().classes()));
+    }
+}

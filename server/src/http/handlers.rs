@@ -8,7 +8,6 @@ use crate::api::quote_non_finite;
 use crate::api::seed::{ModelResponse, PredictRequest, PredictResponse};
 use crate::api::v2::{InferRequest, InferResponse, ModelMetadata, ModelReady, ServerMetadata};
 use crate::contract::errors::ApiError;
-use crate::contract::openapi::OPENAPI;
 use crate::contract::routes::{Endpoint, Matched, ModelPath};
 use crate::http::body::Body;
 use crate::http::metrics;
@@ -36,7 +35,10 @@ pub fn dispatch(
             metrics::CONTENT_TYPE,
             state.metrics().encode(),
         )),
-        Endpoint::OpenApi => Ok(Response::from_data("application/json", OPENAPI)),
+        Endpoint::OpenApi => Ok(Response::from_data(
+            "application/json",
+            state.openapi().to_owned(),
+        )),
         Endpoint::V2Server => json(&ServerMetadata {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::artifact::Artifact;
 use crate::contract::limits::Limits;
+use crate::contract::openapi;
 use crate::http::metrics::Metrics;
 
 /// Everything a request may need. Shared by all worker threads.
@@ -14,6 +15,8 @@ pub struct State {
     artifact: Artifact,
     limits: Limits,
     metrics: Metrics,
+    /// The OpenAPI document for this artifact and these limits, built once.
+    openapi: String,
     stopping: AtomicBool,
 }
 
@@ -21,10 +24,12 @@ impl State {
     /// The state for serving `artifact`; `started` is when the process began.
     pub fn new(artifact: Artifact, limits: Limits, started: SystemTime) -> State {
         let metrics = Metrics::new(&artifact, started);
+        let openapi = openapi::document(&artifact, limits).to_string();
         State {
             artifact,
             limits,
             metrics,
+            openapi,
             stopping: AtomicBool::new(false),
         }
     }
@@ -39,6 +44,11 @@ impl State {
 
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The OpenAPI document, as served.
+    pub fn openapi(&self) -> &str {
+        &self.openapi
     }
 
     /// Ready while the model is loaded (it is before the state exists) and not shutting down.
