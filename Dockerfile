@@ -1,4 +1,9 @@
-# The ml-inference-app image: one static server binary and the default artifact on scratch.
+# The ml-inference-app image: one static server binary and one artifact on scratch.
+#
+# MODEL is the artifact to serve, a path inside the build context (put your own under models/;
+# .dockerignore lets that folder in). MODEL_NAME, MODEL_VERSION and MODEL_SHA256 label the
+# image with what it serves; `cargo run -p harness -- image --artifact FILE` fills them in.
+# The defaults are the reference wine-quality model's.
 #
 # BINARY chooses where the binary comes from:
 #   builder  (default) compile it here, in the pinned official Rust image (needs a registry);
@@ -18,14 +23,22 @@ FROM scratch AS runtime
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=1970-01-01T00:00:00Z
+ARG MODEL=fixtures/models/wine-quality.json
+ARG MODEL_NAME=wine-quality
+ARG MODEL_VERSION=1.0.0
+ARG MODEL_SHA256=b4f9d26340ecf0ab5ac1a08c1e4c043049c32dfd6c6f233e5bcd017ed7f8652f
 LABEL org.opencontainers.image.title="ml-inference-app" \
       org.opencontainers.image.description="Logistic-regression inference over HTTP: a simple JSON API and the Open Inference Protocol (V2)" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0" \
-      org.opencontainers.image.source="https://github.com/ml-inference-app/ml-inference-app"
-COPY fixtures/models/wine-quality.json /wine-quality.json
+      org.opencontainers.image.source="https://github.com/ml-inference-app/ml-inference-app" \
+      ml-inference-app.model.name="${MODEL_NAME}" \
+      ml-inference-app.model.version="${MODEL_VERSION}" \
+      ml-inference-app.model.sha256="${MODEL_SHA256}"
+COPY ${MODEL} /model.json
+ENV MODEL_PATH=/model.json
 USER 65532:65532
 EXPOSE 8000
 HEALTHCHECK --interval=5s --timeout=2s --start-period=5s --retries=3 CMD ["/server", "healthcheck"]

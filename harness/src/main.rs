@@ -97,6 +97,9 @@ enum Command {
         /// The tag; by default a hash of the image's inputs.
         #[arg(long)]
         tag: Option<String>,
+        /// The artifact to serve; by default the reference wine-quality model.
+        #[arg(long, value_name = "FILE")]
+        artifact: Option<PathBuf>,
         /// Rebuild without the builder's cache even when the image exists.
         #[arg(long)]
         no_cache: bool,
@@ -202,9 +205,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Image { tag, no_cache } => {
+        Command::Image {
+            tag,
+            artifact,
+            no_cache,
+        } => {
             let docker = Docker::connect()?;
-            let built = image::build(&docker, &root, &BuildOptions { tag, no_cache })?;
+            let options = BuildOptions {
+                tag,
+                no_cache,
+                artifact: artifact.map(|a| std::path::absolute(&a)).transpose()?,
+            };
+            let built = image::build(&docker, &root, &options)?;
             println!("{} {}", built.reference, built.id);
             Ok(ExitCode::SUCCESS)
         }

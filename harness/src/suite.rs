@@ -82,6 +82,7 @@ pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Ru
                     reference: reference.clone(),
                     id: docker.image_id(reference)?,
                     fresh: false,
+                    artifact: None,
                 },
                 _ => image::build(&docker, &fixtures.root, &BuildOptions::default())?,
             };
@@ -224,7 +225,7 @@ fn against_image(
     ));
     checks.push(Check::from(
         IMAGE_CHECKS[2],
-        checks::image::metadata(docker, image),
+        checks::image::metadata(docker, image, &default.oracle),
     ));
     checks.push(Check::from(
         IMAGE_CHECKS[3],

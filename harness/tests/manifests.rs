@@ -202,3 +202,25 @@ fn the_kserve_predictor_runs_the_same_container() {
     let served = &fixtures().default_model().unwrap().oracle;
     assert_eq!(service["metadata"]["name"], served.name());
 }
+
+/// A plain `docker build .` labels the image with the model it bakes in: the Dockerfile's
+/// defaults are the default artifact's name, version and SHA-256.
+#[test]
+fn the_dockerfiles_model_defaults_describe_the_default_artifact() {
+    let text = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    let arg = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("ARG {name}=")))
+            .unwrap_or_else(|| panic!("the Dockerfile has no ARG {name}="))
+            .to_owned()
+    };
+    let default = fixtures().default_model().unwrap();
+    assert_eq!(
+        root().join(arg("MODEL")),
+        default.path,
+        "ARG MODEL is not the default artifact"
+    );
+    assert_eq!(arg("MODEL_NAME"), default.oracle.name());
+    assert_eq!(arg("MODEL_VERSION"), default.oracle.version());
+    assert_eq!(arg("MODEL_SHA256"), default.oracle.sha256());
+}

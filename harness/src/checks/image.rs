@@ -6,6 +6,8 @@ use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use server::Artifact;
+
 use crate::checks::{Figure, Passed, Verdict, ensure, why};
 use crate::docker::Docker;
 use crate::image::{self, BuildOptions, Built};
@@ -24,8 +26,15 @@ pub const LABELS: [&str; 7] = [
     "org.opencontainers.image.source",
 ];
 
-/// Size, user, ports, entrypoint, healthcheck and labels.
-pub fn metadata(docker: &Docker, reference: &str) -> Verdict {
+/// The labels that say which model the image serves.
+pub const MODEL_LABELS: [&str; 3] = [
+    "ml-inference-app.model.name",
+    "ml-inference-app.model.version",
+    "ml-inference-app.model.sha256",
+];
+
+/// Size, user, ports, entrypoint, healthcheck, and labels, the model's matching `serves`.
+pub fn metadata(docker: &Docker, reference: &str, serves: &Artifact) -> Verdict {
     let inspect = docker
         .inspect_image(reference)
         .map_err(why)?
@@ -70,9 +79,19 @@ pub fn metadata(docker: &Docker, reference: &str) -> Verdict {
         .filter(|l| labels.get(*l).is_none_or(String::is_empty))
         .collect();
     ensure!(missing.is_empty(), "labels missing: {missing:?}");
+    let model = [serves.name(), serves.version(), serves.sha256()];
+    for (label, want) in MODEL_LABELS.iter().zip(model) {
+        let got = labels.get(*label).map(String::as_str);
+        ensure!(
+            got == Some(want),
+            "label {label} is {got:?}, the image serves {want:?}"
+        );
+    }
     Ok(Passed::new(format!(
-        "{size} bytes, USER {user}, EXPOSE 8000, exec-form ENTRYPOINT, HEALTHCHECK, {} OCI labels",
-        LABELS.len()
+        "{size} bytes, USER {user}, EXPOSE 8000, exec-form ENTRYPOINT, HEALTHCHECK, {} OCI labels, model labels for {} {}",
+        LABELS.len(),
+        serves.name(),
+        serves.version()
     ))
     .with(Figure::new("image size", size as f64 / 1e6, "MB")))
 }
@@ -113,13 +132,13 @@ pub fn contents(docker: &Docker, reference: &str) -> Verdict {
             files.insert(path.trim_start_matches("./").to_owned());
         }
     }
-    let expected: BTreeSet<String> = ["server", "wine-quality.json"].map(String::from).into();
+    let expected: BTreeSet<String> = ["server", "model.json"].map(String::from).into();
     ensure!(
         files == expected,
         "the image holds {files:?}, expected only {expected:?}"
     );
     Ok(Passed::new(
-        "the layers hold /server and /wine-quality.json only: no shell, no package manager",
+        "the layers hold /server and /model.json only: no shell, no package manager",
     ))
 }
 
@@ -155,6 +174,7 @@ pub fn reproducible(docker: &Docker, root: &Path, built: &Built) -> Verdict {
         &BuildOptions {
             tag: Some("reproducibility-check".into()),
             no_cache: true,
+            artifact: built.artifact.clone(),
         },
     )
     .map_err(why)?;

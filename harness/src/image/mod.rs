@@ -14,12 +14,14 @@ pub mod binary;
 pub mod pin;
 pub mod provenance;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use testcontainers::GenericBuildableImage;
 use testcontainers::core::BuildImageOptions;
 use testcontainers::runners::SyncBuilder;
+
+use server::Artifact;
 
 use crate::docker::Docker;
 use crate::error::HarnessError;
@@ -42,6 +44,8 @@ pub struct Built {
     pub id: String,
     /// False when an image of the same content tag already existed.
     pub fresh: bool,
+    /// The artifact baked in, when it is not the default.
+    pub artifact: Option<PathBuf>,
 }
 
 /// How to build.
@@ -51,6 +55,8 @@ pub struct BuildOptions {
     pub tag: Option<String>,
     /// Build again even when the image exists, without the builder's cache.
     pub no_cache: bool,
+    /// The artifact to bake in; by default the reference wine-quality model.
+    pub artifact: Option<PathBuf>,
 }
 
 /// Builds the static binary, then the image from the repository's Dockerfile with the
@@ -65,12 +71,26 @@ pub fn build(docker: &Docker, root: &Path, options: &BuildOptions) -> Result<Bui
         })
     };
     let dockerfile = root.join("Dockerfile");
-    let artifact = root.join(DEFAULT_ARTIFACT);
+    let artifact = options
+        .artifact
+        .clone()
+        .unwrap_or_else(|| root.join(DEFAULT_ARTIFACT));
+    // The user's artifact goes where the Dockerfile's MODEL argument points: under models/.
+    let in_context = match &options.artifact {
+        None => DEFAULT_ARTIFACT.to_owned(),
+        Some(path) => format!(
+            "models/{}",
+            path.file_name()
+                .map_or_else(|| "model.json".into(), |n| n.to_string_lossy())
+        ),
+    };
+    let artifact_bytes = read(&artifact)?;
+    let model = Artifact::from_bytes(&artifact_bytes, &artifact.display().to_string())?;
     let tag = match &options.tag {
         Some(tag) => tag.clone(),
         None => {
             let mut hash = Sha256::new();
-            for part in [read(&dockerfile)?, read(&binary)?, read(&artifact)?] {
+            for part in [read(&dockerfile)?, read(&binary)?, artifact_bytes] {
                 hash.update((part.len() as u64).to_le_bytes());
                 hash.update(part);
             }
@@ -90,6 +110,7 @@ pub fn build(docker: &Docker, root: &Path, options: &BuildOptions) -> Result<Bui
             id: existing.id.unwrap_or_default(),
             reference,
             fresh: false,
+            artifact: options.artifact.clone(),
         });
     }
     let image_error = |source| HarnessError::Build {
@@ -99,14 +120,18 @@ pub fn build(docker: &Docker, root: &Path, options: &BuildOptions) -> Result<Bui
     let _image = GenericBuildableImage::new(IMAGE_NAME, &tag)
         .with_dockerfile(&dockerfile)
         .with_file(&binary, BINARY_PATH)
-        .with_file(&artifact, DEFAULT_ARTIFACT)
+        .with_file(&artifact, &in_context)
         .build_image_with(
             BuildImageOptions::new()
                 .with_no_cache(options.no_cache)
                 .with_build_arg("BINARY", "prebuilt")
                 .with_build_arg("VERSION", env!("CARGO_PKG_VERSION"))
                 .with_build_arg("REVISION", &provenance.revision)
-                .with_build_arg("CREATED", provenance.created()),
+                .with_build_arg("CREATED", provenance.created())
+                .with_build_arg("MODEL", &in_context)
+                .with_build_arg("MODEL_NAME", model.name())
+                .with_build_arg("MODEL_VERSION", model.version())
+                .with_build_arg("MODEL_SHA256", model.sha256()),
         )
         .map_err(image_error)?;
     let id = pin_created(docker, &reference, provenance.epoch)?;
@@ -114,5 +139,6 @@ pub fn build(docker: &Docker, root: &Path, options: &BuildOptions) -> Result<Bui
         reference,
         id,
         fresh: true,
+        artifact: options.artifact.clone(),
     })
 }
