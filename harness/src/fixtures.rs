@@ -37,8 +37,11 @@ pub struct Reference {
 /// Everything under `fixtures/` that the checks use.
 #[derive(Debug, Clone)]
 pub struct Fixtures {
+    /// The repository whose Dockerfile builds the image.
     pub root: PathBuf,
     pub references: BTreeMap<String, Reference>,
+    /// The reference an image serves when no `MODEL_PATH` is set.
+    pub default: String,
     pub bad_inputs: BadInputs,
 }
 
@@ -88,6 +91,37 @@ impl Fixtures {
         Ok(Fixtures {
             root: root.to_owned(),
             references,
+            default: DEFAULT_MODEL.to_owned(),
+            bad_inputs: parse(&root.join("fixtures/bad-inputs.json"))?,
+        })
+    }
+
+    /// One artifact as the only reference, and the model an image built with it serves. Its
+    /// golden cases are generated from its ranges (see [`crate::golden`]) unless `golden` names
+    /// a golden file.
+    pub fn for_artifact(
+        root: &Path,
+        artifact: &Path,
+        golden: Option<&Path>,
+    ) -> Result<Fixtures, HarnessError> {
+        let bytes = read(artifact)?;
+        let oracle = Artifact::from_bytes(&bytes, &artifact.display().to_string())?;
+        let golden = match golden {
+            Some(path) => parse(path)?,
+            None => crate::golden::generate(&oracle),
+        };
+        let name = oracle.name().to_owned();
+        let reference = Reference {
+            path: artifact.to_owned(),
+            bytes,
+            oracle,
+            golden,
+            sklearn: None,
+        };
+        Ok(Fixtures {
+            root: root.to_owned(),
+            references: BTreeMap::from([(name.clone(), reference)]),
+            default: name,
             bad_inputs: parse(&root.join("fixtures/bad-inputs.json"))?,
         })
     }
@@ -104,7 +138,16 @@ impl Fixtures {
 
     /// The model the image serves with no `MODEL_PATH`.
     pub fn default_model(&self) -> Result<&Reference, HarnessError> {
-        self.reference(DEFAULT_MODEL)
+        self.reference(&self.default)
+    }
+
+    /// The artifact to bake into the image: `None` for the repository's own default.
+    pub fn image_artifact(&self) -> Result<Option<PathBuf>, HarnessError> {
+        let default = self.default_model()?;
+        Ok(
+            (default.path != self.root.join(crate::image::DEFAULT_ARTIFACT))
+                .then(|| default.path.clone()),
+        )
     }
 }
 

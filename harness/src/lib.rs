@@ -13,7 +13,8 @@
 //! - [`suite`]: every check against one target; [`report`]: table, JSON, job summary.
 //! - [`bench`]: figures, not verdicts: cold start, throughput, latency, size, memory.
 //! - [`docker`]: the Engine API for what testcontainers does not expose.
-//! - [`fixtures`], [`stats`]: reading the repository's fixtures; quantiles.
+//! - [`fixtures`], [`golden`], [`stats`]: the references and their golden cases (generated for an
+//!   artifact that has none); quantiles.
 
 pub mod bench;
 pub mod checks;
@@ -22,6 +23,7 @@ pub mod container;
 pub mod docker;
 pub mod error;
 pub mod fixtures;
+pub mod golden;
 pub mod image;
 pub mod report;
 pub mod stats;

@@ -1,11 +1,13 @@
 //! `harness`: the checks, the image build and (soon) the benchmarks, from the command line.
 //!
-//! - `harness check [--image REF | --url URL]` — build the image (or take an existing one, or a
-//!   running service) and run every check; a table on stdout, a JSON report, and the GitHub job
-//!   summary when `GITHUB_STEP_SUMMARY` is set. Exit 1 when a check fails.
+//! - `harness check [--artifact FILE [--golden FILE]] [--image REF | --url URL]` — build the
+//!   image (or take an existing one, or a running service) and run every check against the
+//!   reference models, or against one artifact; a table on stdout, a JSON report, and the
+//!   GitHub job summary when `GITHUB_STEP_SUMMARY` is set. Exit 1 when a check fails.
 //! - `harness bench [--image REF] [--readme]` — measure cold start, throughput, latency, size
 //!   and memory; a Markdown table on stdout, a JSON report, the README's table when asked.
-//! - `harness image [--tag TAG] [--no-cache]` — build the image reproducibly, offline.
+//! - `harness image [--artifact FILE] [--tag TAG] [--no-cache]` — build the image
+//!   reproducibly, offline.
 //! - `harness pin-created REF` — pin a built image's `created` times to the last commit.
 
 use std::path::PathBuf;
@@ -46,6 +48,16 @@ struct Cli {
 enum Command {
     /// Run every check and report.
     Check {
+        /// Use this artifact as the oracle (and bake it into the image built), instead of the
+        /// repository's reference models.
+        #[arg(long, value_name = "FILE")]
+        artifact: Option<PathBuf>,
+        /// The artifact's golden cases; by default they are drawn within its feature ranges.
+        #[arg(long, value_name = "FILE", requires = "artifact")]
+        golden: Option<PathBuf>,
+        /// Write the golden cases used to this file, to keep them for next time.
+        #[arg(long, value_name = "FILE", requires = "artifact")]
+        write_golden: Option<PathBuf>,
         /// Check this existing image instead of building one.
         #[arg(long, conflicts_with = "url")]
         image: Option<String>,
@@ -125,6 +137,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let root = repository_root();
     match cli.command {
         Command::Check {
+            artifact,
+            golden,
+            write_golden,
             image,
             url,
             report,
@@ -146,7 +161,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed,
                 replicas,
             };
-            let fixtures = Fixtures::load(&root)?;
+            let fixtures = match &artifact {
+                Some(artifact) => Fixtures::for_artifact(
+                    &root,
+                    &std::path::absolute(artifact)?,
+                    golden.as_deref(),
+                )?,
+                None => Fixtures::load(&root)?,
+            };
+            if let Some(path) = write_golden {
+                let golden = &fixtures.default_model()?.golden;
+                let mut json = serde_json::to_vec_pretty(golden)?;
+                json.push(b'\n');
+                std::fs::write(&path, json)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("golden cases: {}", path.display());
+            }
             let run = suite::run(&fixtures, &target, &options)?;
             let report_data = Report::new(run.target, run.checks);
             print!("{}", report_data.table());

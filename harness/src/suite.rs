@@ -84,7 +84,14 @@ pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Ru
                     fresh: false,
                     artifact: None,
                 },
-                _ => image::build(&docker, &fixtures.root, &BuildOptions::default())?,
+                _ => image::build(
+                    &docker,
+                    &fixtures.root,
+                    &BuildOptions {
+                        artifact: fixtures.image_artifact()?,
+                        ..BuildOptions::default()
+                    },
+                )?,
             };
             let checks =
                 against_image(fixtures, &docker, &built, *target == Target::Build, options)?;

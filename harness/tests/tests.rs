@@ -6,4 +6,5 @@
 mod containers;
 mod in_process;
 mod manifests;
+mod own_model;
 mod util;
