@@ -1,5 +1,5 @@
 //! The repository's fixtures, loaded once into a value: the reference artifacts (the oracles),
-//! their golden cases, scikit-learn's own answers for the imported ones, and the bad inputs.
+//! their golden cases, and scikit-learn's own answers for the imported ones.
 //!
 //! Every model with a golden file in `fixtures/golden/` is a reference; its artifact is
 //! `fixtures/models/<name>.json`.
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use server::Artifact;
 use server::artifact::Origin;
-use server::contract::fixtures::{BadInputs, GoldenFile, SklearnReference};
+use server::contract::fixtures::{GoldenFile, SklearnReference};
 
 use crate::error::HarnessError;
 
@@ -42,7 +42,6 @@ pub struct Fixtures {
     pub references: BTreeMap<String, Reference>,
     /// The reference an image serves when no `MODEL_PATH` is set.
     pub default: String,
-    pub bad_inputs: BadInputs,
 }
 
 impl Fixtures {
@@ -92,7 +91,6 @@ impl Fixtures {
             root: root.to_owned(),
             references,
             default: DEFAULT_MODEL.to_owned(),
-            bad_inputs: parse(&root.join("fixtures/bad-inputs.json"))?,
         })
     }
 
@@ -122,7 +120,6 @@ impl Fixtures {
             root: root.to_owned(),
             references: BTreeMap::from([(name.clone(), reference)]),
             default: name,
-            bad_inputs: parse(&root.join("fixtures/bad-inputs.json"))?,
         })
     }
 

@@ -9,13 +9,15 @@
 //! - [`image`]: the static binary, the Dockerfile build through testcontainers, pinned timestamps.
 //! - [`container`]: starting containers, timing them to ready, stopping and restarting.
 //! - [`client`]: HTTP to the service under test.
-//! - [`checks`]: one module per concern, each returning a [`checks::Check`].
+//! - [`checks`]: one module per concern, each returning a [`checks::Check`];
+//!   [`bad_inputs`]: the bad-input catalogue, generated for any model.
 //! - [`suite`]: every check against one target; [`report`]: table, JSON, job summary.
 //! - [`bench`]: figures, not verdicts: cold start, throughput, latency, size, memory.
 //! - [`docker`]: the Engine API for what testcontainers does not expose.
 //! - [`fixtures`], [`golden`], [`stats`]: the references and their golden cases (generated for an
 //!   artifact that has none); quantiles.
 
+pub mod bad_inputs;
 pub mod bench;
 pub mod checks;
 pub mod client;

@@ -104,12 +104,7 @@ pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Ru
 }
 
 /// The HTTP checks against a service that serves `reference`, within the limits it announces.
-fn http_checks(
-    client: &Client,
-    reference: &Reference,
-    fixtures: &Fixtures,
-    options: &Options,
-) -> Vec<Check> {
+fn http_checks(client: &Client, reference: &Reference, options: &Options) -> Vec<Check> {
     let oracle = &reference.oracle;
     let name = oracle.name();
     let named = |check: &str| format!("{check} ({name})");
@@ -136,18 +131,10 @@ fn http_checks(
         &named("endpoints"),
         checks::endpoints::run(client, oracle, &served),
     ));
-    let bad = &fixtures.bad_inputs;
-    checks.push(if bad.model == name {
-        Check::from(
-            &named("bad input"),
-            checks::bad_input::run(client, oracle, bad),
-        )
-    } else {
-        Check::not_run(
-            &named("bad input"),
-            &format!("the bad inputs are written for {}", bad.model),
-        )
-    });
+    checks.push(Check::from(
+        &named("bad input"),
+        checks::bad_input::run(client, oracle, &crate::bad_inputs::generate(oracle)),
+    ));
     checks.push(Check::from(
         &named("limits"),
         checks::limits::run(client, oracle, served.limits),
@@ -181,7 +168,7 @@ fn against_url(fixtures: &Fixtures, client: &Client, options: &Options) -> Vec<C
             .map_err(|e| format!("the service serves {:?}: {}", served.name, chain(&e)))
     });
     let mut checks = match reference {
-        Ok(reference) => http_checks(client, reference, fixtures, options),
+        Ok(reference) => http_checks(client, reference, options),
         Err(why) => vec![Check::from("served model", Err(why))],
     };
     for name in IMAGE_CHECKS {
@@ -203,7 +190,7 @@ fn against_image(
 
     // Run as the Kubernetes manifests run it: read-only, no capabilities, non-root.
     let running = container::start(image, &Launch::hardened())?;
-    checks.extend(http_checks(&running.client, default, fixtures, options));
+    checks.extend(http_checks(&running.client, default, options));
     checks.push(Check::from(
         "container healthcheck",
         checks::image::healthy(docker, running.container.id(), Duration::from_secs(60)),
@@ -218,7 +205,7 @@ fn against_image(
         }
         let launch = Launch::hardened().with_mounted_artifact(&reference.path);
         let running = container::start(image, &launch)?;
-        checks.extend(http_checks(&running.client, reference, fixtures, options));
+        checks.extend(http_checks(&running.client, reference, options));
     }
 
     checks.push(Check::from(

@@ -38,24 +38,16 @@ fn checks() -> Option<&'static [Check]> {
     }
 }
 
-/// The bad-input catalogue is written for one model; for the others its check is reported not
-/// run. Every other check runs.
+/// Every check of the suite runs against the image built here: none is "not run".
 #[test]
 fn every_check_of_the_suite_ran() {
     let Some(checks) = checks() else { return };
-    let catalogue = &fixtures().bad_inputs.model;
-    let expected: Vec<String> = fixtures()
-        .references
-        .keys()
-        .filter(|model| *model != catalogue)
-        .map(|model| format!("bad input ({model})"))
-        .collect();
-    let not_run: Vec<String> = checks
+    let not_run: Vec<&str> = checks
         .iter()
         .filter(|c| c.status == Status::NotRun)
-        .map(|c| c.name.clone())
+        .map(|c| c.name.as_str())
         .collect();
-    assert_eq!(not_run, expected);
+    assert!(not_run.is_empty(), "not run: {not_run:?}");
 }
 
 #[test]
@@ -73,8 +65,7 @@ fn every_endpoint_answers_as_documented() {
 #[test]
 fn bad_input_is_refused_and_the_service_stays_up() {
     let Some(checks) = checks() else { return };
-    let model = &fixtures().bad_inputs.model;
-    assert_passed(checks, &format!("bad input ({model})"));
+    assert_passed(checks, "bad input");
 }
 
 #[test]

@@ -56,9 +56,13 @@ fn every_http_check_passes_for_each_reference_model() {
 }
 
 #[test]
-fn the_bad_input_catalogue_is_refused_as_written() {
-    let model = &fixtures().bad_inputs.model;
-    assert_passed(&check(model, Limits::default()), "bad input");
+fn every_models_bad_input_catalogue_is_refused_as_generated() {
+    for model in fixtures().references.keys() {
+        assert_passed(
+            &check(model, Limits::default()),
+            &format!("bad input ({model})"),
+        );
+    }
 }
 
 /// A deployment with smaller limits passes: the harness reads them from `/model`, splits its

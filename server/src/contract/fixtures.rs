@@ -2,7 +2,7 @@
 //!
 //! Golden cases (`fixtures/golden/`) are request rows and the answers the in-process model gives
 //! for them, compared bit for bit: JSON floats here print the shortest form that parses back to
-//! the same `f64`. Bad inputs (`fixtures/bad-inputs.json`) are requests and the status and error
+//! the same `f64`. Bad inputs (generated per model by the harness) are requests and the status and error
 //! each must get.
 
 use std::collections::BTreeMap;
