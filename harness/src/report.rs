@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
 use crate::checks::{Check, Status};
@@ -129,8 +130,32 @@ impl Report {
         out
     }
 
-    /// Writes the JSON report to `path` and, when `GITHUB_STEP_SUMMARY` is set, appends the
-    /// Markdown table to that file.
+    /// JUnit XML: one test suite for the target, one test case per check; a failed check is a
+    /// failure with its detail as the message, a check that could not run is skipped.
+    pub fn junit(&self) -> std::io::Result<String> {
+        let mut suite = TestSuite::new(format!("harness check: {}", self.target));
+        for check in &self.checks {
+            let mut status = match check.status {
+                Status::Pass => TestCaseStatus::success(),
+                Status::Fail => TestCaseStatus::non_success(NonSuccessKind::Failure),
+                Status::NotRun => TestCaseStatus::skipped(),
+            };
+            if check.status != Status::Pass {
+                status.set_message(one_line(&check.detail));
+            }
+            let mut case = TestCase::new(check.name.as_str(), status);
+            if check.status == Status::Pass {
+                case.set_system_out(check.detail.as_str());
+            }
+            suite.add_test_case(case);
+        }
+        let mut report = quick_junit::Report::new("harness");
+        report.add_test_suite(suite);
+        report.to_string().map_err(std::io::Error::other)
+    }
+
+    /// Writes the JSON report to `path`, the JUnit XML beside it (same name, `.xml`), and,
+    /// when `GITHUB_STEP_SUMMARY` is set, appends the Markdown table to that file.
     pub fn publish(&self, path: &Path) -> std::io::Result<()> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -138,6 +163,7 @@ impl Report {
         let mut json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
         json.push(b'\n');
         std::fs::write(path, json)?;
+        std::fs::write(path.with_extension("xml"), self.junit()?)?;
         append_step_summary(&self.markdown())
     }
 }
@@ -195,6 +221,21 @@ mod tests {
             "{table}"
         );
         assert!(table.contains("NOT RUN check 2"), "{table}");
+    }
+
+    #[test]
+    fn junit_has_one_test_case_per_check_with_its_verdict() {
+        let xml = report(&[Status::Pass, Status::Fail, Status::NotRun])
+            .junit()
+            .unwrap();
+        assert_eq!(xml.matches("<testcase ").count(), 3, "{xml}");
+        assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+        assert_eq!(xml.matches("<skipped").count(), 1, "{xml}");
+        assert!(
+            xml.contains(r#"tests="3""#) && xml.contains(r#"failures="1""#),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"message="a | b c""#), "{xml}");
     }
 
     #[test]
