@@ -93,6 +93,9 @@ pub enum HarnessError {
         #[source]
         source: reqwest::Error,
     },
+    /// The request to the harness does not make sense.
+    #[error("{problem}")]
+    Usage { problem: String },
     /// A raw socket exchange failed.
     #[error("{what} {addr}")]
     Socket {

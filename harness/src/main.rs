@@ -18,11 +18,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use harness::bench;
+use harness::checks::v2::V2Options;
 use harness::docker::Docker;
 use harness::fixtures::{Fixtures, repository_root};
 use harness::image::{self, BuildOptions, Provenance};
 use harness::report::Report;
-use harness::suite::{self, Options, Target};
+use harness::suite::{self, Options, Protocol, Target};
 
 /// The defaults of `check` and `bench` are the library's.
 fn check_defaults() -> Options {
@@ -44,6 +45,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run every check and report.
@@ -61,6 +64,22 @@ enum Command {
         /// Check this existing image instead of building one.
         #[arg(long, conflicts_with = "url")]
         image: Option<String>,
+        /// `full`: this project's contract; `v2`: any Open Inference Protocol server (needs
+        /// --url and --artifact).
+        #[arg(long, default_value = "full", value_parser = ["full", "v2"])]
+        protocol: String,
+        /// With --protocol v2: the input tensor's name.
+        #[arg(long, default_value_t = check_defaults().v2.input)]
+        input_name: String,
+        /// With --protocol v2: the output tensor of probabilities, in the artifact's class order.
+        #[arg(long, default_value_t = check_defaults().v2.probabilities)]
+        probabilities_name: String,
+        /// With --protocol v2: the output tensor of labels; `none` when the server has none.
+        #[arg(long, default_value = "label")]
+        labels_name: String,
+        /// With --protocol v2: the largest difference allowed in a probability; 0 is bit for bit.
+        #[arg(long, default_value_t = check_defaults().v2.tolerance)]
+        tolerance: f64,
         /// Check a running service at this base URL (HTTP checks only).
         #[arg(long)]
         url: Option<String>,
@@ -141,6 +160,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             golden,
             write_golden,
             image,
+            protocol,
+            input_name,
+            probabilities_name,
+            labels_name,
+            tolerance,
             url,
             report,
             cold_starts,
@@ -155,6 +179,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => Target::Build,
             };
             let options = Options {
+                protocol: if protocol == "v2" {
+                    Protocol::V2
+                } else {
+                    Protocol::Full
+                },
+                v2: V2Options {
+                    input: input_name,
+                    probabilities: probabilities_name,
+                    labels: (labels_name != "none").then_some(labels_name),
+                    tolerance,
+                    ..V2Options::default()
+                },
                 cold_starts,
                 cold_start_budget: Duration::from_millis(cold_start_budget_ms),
                 random_cases,

@@ -107,6 +107,9 @@ impl Report {
                 label(check.status),
                 check.name
             ));
+            for finding in &check.findings {
+                out.push_str(&format!("{:<7} {:<width$}    finding: {finding}\n", "", ""));
+            }
         }
         out.push_str(&self.totals());
         out
@@ -119,7 +122,11 @@ impl Report {
             self.target, self.date, self.machine.cores, self.machine.cpu
         );
         for check in &self.checks {
-            let detail = one_line(&check.detail).replace('|', "\\|");
+            let mut detail = one_line(&check.detail);
+            for finding in &check.findings {
+                detail.push_str(&format!(" (finding: {finding})"));
+            }
+            let detail = detail.replace('|', "\\|");
             out.push_str(&format!(
                 "| {} | {} | {detail} |\n",
                 label(check.status),
@@ -145,7 +152,8 @@ impl Report {
             }
             let mut case = TestCase::new(check.name.as_str(), status);
             if check.status == Status::Pass {
-                case.set_system_out(check.detail.as_str());
+                let findings = check.findings.iter().map(|f| format!("\nfinding: {f}"));
+                case.set_system_out(format!("{}{}", check.detail, findings.collect::<String>()));
             }
             suite.add_test_case(case);
         }
@@ -206,6 +214,7 @@ mod tests {
                 status,
                 detail: "a | b\n  c".into(),
                 figures: vec![],
+                findings: vec![],
             })
             .collect();
         Report::new("ml-inference-app:test", checks)

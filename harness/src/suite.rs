@@ -22,9 +22,22 @@ pub enum Target {
     Url(String),
 }
 
+/// Which protocol the target speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// This project's whole contract: both APIs, limits, metrics, the image.
+    #[default]
+    Full,
+    /// Only the Open Inference Protocol, as any V2 server speaks it (see [`checks::v2`]).
+    V2,
+}
+
 /// Tunables of a run. The CLI's defaults are these.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
+    pub protocol: Protocol,
+    /// Tensor names and tolerance for [`Protocol::V2`].
+    pub v2: checks::v2::V2Options,
     /// Container starts measured for cold start.
     pub cold_starts: usize,
     /// The p95 cold start above which the check fails: generous, the figure is what matters.
@@ -40,6 +53,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
+            protocol: Protocol::Full,
+            v2: checks::v2::V2Options::default(),
             cold_starts: 5,
             cold_start_budget: Duration::from_secs(10),
             random_cases: 128,
@@ -71,6 +86,19 @@ pub const IMAGE_CHECKS: [&str; 8] = [
 /// Runs every check that applies to `target`.
 pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Run, HarnessError> {
     match target {
+        Target::Url(url) if options.protocol == Protocol::V2 => Ok(Run {
+            target: url.clone(),
+            checks: checks::v2::run(
+                &Client::new(url),
+                &fixtures.default_model()?.oracle,
+                &options.v2,
+            ),
+        }),
+        Target::Build | Target::Image(_) if options.protocol == Protocol::V2 => {
+            Err(HarnessError::Usage {
+                problem: "--protocol v2 checks a running server: give --url".into(),
+            })
+        }
         Target::Url(url) => Ok(Run {
             target: url.clone(),
             checks: against_url(fixtures, &Client::new(url), options),

@@ -5,7 +5,7 @@
 use std::time::SystemTime;
 
 use harness::checks::Status;
-use harness::suite::{self, IMAGE_CHECKS, Options, Target};
+use harness::suite::{self, IMAGE_CHECKS, Options, Protocol, Target};
 use server::contract::{Config, Limits};
 use server::http::Service;
 
@@ -86,4 +86,63 @@ fn a_service_with_smaller_limits_passes_every_http_check() {
         "no golden batch is larger than the limit, so nothing was split"
     );
     assert_passed(&checks, "parity: golden cases");
+}
+
+/// `--protocol v2`: this server passes the foreign-server checks at tolerance 0, and an oracle
+/// one ulp away fails parity with the count of bit-identical values reported.
+#[test]
+fn the_v2_protocol_checks_pass_at_tolerance_zero_and_fail_one_ulp_away() {
+    let reference = fixtures().reference("iris-sklearn").unwrap();
+    let config = Config {
+        host: [127, 0, 0, 1].into(),
+        port: 0,
+        ..Config::default()
+    };
+    let service = Service::launch(&config, reference.oracle.clone(), SystemTime::now()).unwrap();
+    let url = format!("http://{}", service.addr());
+    let options = Options {
+        protocol: Protocol::V2,
+        ..Options::default()
+    };
+    let v2 = |fixtures: &harness::fixtures::Fixtures| {
+        suite::run(fixtures, &Target::Url(url.clone()), &options)
+            .unwrap()
+            .checks
+    };
+    let exact = harness::fixtures::Fixtures::for_artifact(
+        &harness::fixtures::repository_root(),
+        &reference.path,
+        None,
+    )
+    .unwrap();
+    let checks = v2(&exact);
+    assert_eq!(checks.len(), 7);
+    assert!(
+        checks.iter().all(|c| c.status == Status::Pass),
+        "{checks:#?}"
+    );
+
+    // One coefficient one ulp up: every other value may still agree, but not all.
+    let mut document: serde_json::Value = serde_json::from_slice(&reference.bytes).unwrap();
+    let first = document["model"]["params"]["data"][0].as_f64().unwrap();
+    document["model"]["params"]["data"][0] = f64::from_bits(first.to_bits() + 1).into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iris-sklearn.json");
+    std::fs::write(&path, serde_json::to_vec(&document).unwrap()).unwrap();
+    let off = harness::fixtures::Fixtures::for_artifact(
+        &harness::fixtures::repository_root(),
+        &path,
+        None,
+    )
+    .unwrap();
+    let parity = v2(&off)
+        .into_iter()
+        .find(|c| c.name.starts_with("parity: V2"))
+        .unwrap();
+    assert_eq!(parity.status, Status::Fail, "{}", parity.detail);
+    assert!(
+        parity.detail.contains("of 600 values bit-identical"),
+        "{}",
+        parity.detail
+    );
 }

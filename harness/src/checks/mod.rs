@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod parity;
 pub mod replicas;
+pub mod v2;
 
 use serde::Serialize;
 
@@ -51,6 +52,9 @@ pub struct Check {
     pub status: Status,
     pub detail: String,
     pub figures: Vec<Figure>,
+    /// What a foreign server does differently from this project's contract without failing
+    /// the check (an exact status, a body's shape): reported beside the verdict.
+    pub findings: Vec<String>,
 }
 
 /// What a passing check reports.
@@ -58,18 +62,25 @@ pub struct Check {
 pub struct Passed {
     pub detail: String,
     pub figures: Vec<Figure>,
+    pub findings: Vec<String>,
 }
 
 impl Passed {
     pub fn new(detail: impl Into<String>) -> Passed {
         Passed {
             detail: detail.into(),
-            figures: vec![],
+            ..Passed::default()
         }
     }
 
     pub fn with(mut self, figure: Figure) -> Passed {
         self.figures.push(figure);
+        self
+    }
+
+    /// Adds the findings, if any.
+    pub fn finding(mut self, findings: impl IntoIterator<Item = String>) -> Passed {
+        self.findings.extend(findings);
         self
     }
 }
@@ -86,12 +97,14 @@ impl Check {
                 status: Status::Pass,
                 detail: passed.detail,
                 figures: passed.figures,
+                findings: passed.findings,
             },
             Err(why) => Check {
                 name: name.to_owned(),
                 status: Status::Fail,
                 detail: why,
                 figures: vec![],
+                findings: vec![],
             },
         }
     }
@@ -103,6 +116,7 @@ impl Check {
             status: Status::NotRun,
             detail: why.to_owned(),
             figures: vec![],
+            findings: vec![],
         }
     }
 

@@ -106,7 +106,10 @@ fn compare_batch(client: &Client, oracle: &Artifact, rows: &[Vec<f64>]) -> Resul
             for (api, got) in [("/predict", from_seed), ("V2", from_v2)] {
                 ensure!(
                     got.map(f64::to_bits) == Some(p.to_bits()),
-                    "row {i}, class {class}: {api} gave {got:?}, in-process {p:e} (rows {rows:?})"
+                    "row {i}, class {class}: {api} gave {} ({}), in-process {p:e} ({:#018x}) (rows {rows:?})",
+                    got.map_or_else(|| "nothing".to_owned(), |g| format!("{g:e}")),
+                    got.map_or_else(|| "-".to_owned(), |g| format!("{:#018x}", g.to_bits())),
+                    p.to_bits()
                 );
             }
         }

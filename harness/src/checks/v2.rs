@@ -1,0 +1,311 @@
+//! Any Open Inference Protocol (V2) server, checked against an artifact: health, metadata,
+//! readiness, refusal of bad requests, and parity within a stated tolerance.
+//!
+//! What a foreign server must do to pass each check is the protocol's minimum, not this
+//! project's contract; where it answers differently from this project's server (an exact
+//! status, a body's shape, metadata details), that is reported as a finding beside the
+//! verdict, never as a failure:
+//!
+//! | check | passes when | findings |
+//! |---|---|---|
+//! | health | `/v2/health/live` and `/ready` answer 200 | a body other than `{"live": true}` / `{"ready": true}` |
+//! | server metadata | `GET /v2` answers 200 with a JSON object naming the server | missing `version` or `extensions` |
+//! | model metadata | `GET /v2/models/{name}` answers 200 naming the model | no input of `[-1, F]`, output names |
+//! | model ready | `GET /v2/models/{name}/ready` answers 200 | |
+//! | bad request | malformed JSON to infer gets a 4xx with a non-empty body, and the server still answers | a status other than 400, a body other than `{"error": …}` |
+//! | unknown model | infer on a model it does not serve gets a 4xx | a status other than 404 |
+//! | parity | every probability within `tolerance` of the oracle's (0: to the bit), labels equal | |
+//!
+//! Parity rows are drawn within the artifact's feature ranges (never ±1e300 against a foreign
+//! server), and the report always gives the largest difference and the bit-identical count.
+
+use serde_json::{Value, json};
+use server::{Artifact, Rows};
+
+use crate::checks::{Check, Figure, Passed, Verdict, ensure, why};
+use crate::client::Client;
+use crate::golden;
+
+/// What to ask a V2 server, and how close its answers must be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct V2Options {
+    /// The input tensor's name.
+    pub input: String,
+    /// The output tensor with one probability per row and class, in the artifact's class order.
+    pub probabilities: String,
+    /// The output tensor with one label per row, when the server has one.
+    pub labels: Option<String>,
+    /// The largest absolute difference allowed; 0 means equal to the bit.
+    pub tolerance: f64,
+    /// Rows drawn within the ranges for parity.
+    pub rows: usize,
+}
+
+impl Default for V2Options {
+    fn default() -> V2Options {
+        V2Options {
+            input: "input".into(),
+            probabilities: "probabilities".into(),
+            labels: Some("label".into()),
+            tolerance: 0.0,
+            rows: 200,
+        }
+    }
+}
+
+/// Every V2 check against the server at `client`, which should serve `oracle`'s model.
+pub fn run(client: &Client, oracle: &Artifact, options: &V2Options) -> Vec<Check> {
+    let name = oracle.name();
+    let named = |check: &str| format!("v2 {check} ({name})");
+    vec![
+        Check::from(&named("health"), health(client)),
+        Check::from(&named("server metadata"), server_metadata(client)),
+        Check::from(&named("model metadata"), model_metadata(client, oracle)),
+        Check::from(
+            &named("model ready"),
+            expect_200(client, &format!("/v2/models/{name}/ready")).map(|_| Passed::new("200")),
+        ),
+        Check::from(&named("bad request"), bad_request(client, name)),
+        Check::from(
+            &named("unknown model"),
+            unknown_model(client, oracle, options),
+        ),
+        Check::from(
+            &format!("parity: V2 ({name})"),
+            parity(client, oracle, options),
+        ),
+    ]
+}
+
+fn expect_200(client: &Client, path: &str) -> Result<Option<Value>, String> {
+    let answer = client.get(path).map_err(why)?;
+    ensure!(
+        answer.status == 200,
+        "GET {path} answered {}: {}",
+        answer.status,
+        answer.body
+    );
+    Ok(answer.json())
+}
+
+fn health(client: &Client) -> Verdict {
+    let mut findings = vec![];
+    for (path, expected) in [
+        ("/v2/health/live", json!({"live": true})),
+        ("/v2/health/ready", json!({"ready": true})),
+    ] {
+        let body = expect_200(client, path)?;
+        if body.as_ref() != Some(&expected) {
+            findings.push(format!("{path} answers {body:?}, not {expected}"));
+        }
+    }
+    Ok(Passed::new("live and ready answer 200").finding(findings))
+}
+
+fn server_metadata(client: &Client) -> Verdict {
+    let body = expect_200(client, "/v2")?.ok_or("GET /v2: not JSON")?;
+    ensure!(body["name"].is_string(), "GET /v2 names no server: {body}");
+    let findings = ["version", "extensions"]
+        .into_iter()
+        .filter(|key| body.get(*key).is_none())
+        .map(|key| format!("GET /v2 has no {key:?}"));
+    Ok(Passed::new(format!("server {}", body["name"])).finding(findings))
+}
+
+fn model_metadata(client: &Client, oracle: &Artifact) -> Verdict {
+    let name = oracle.name();
+    let path = format!("/v2/models/{name}");
+    let body = expect_200(client, &path)?.ok_or_else(|| format!("GET {path}: not JSON"))?;
+    ensure!(body["name"] == name, "GET {path} names {}", body["name"]);
+    let width = oracle.model().features().len() as i64;
+    let mut findings = vec![];
+    let shapes: Vec<&Value> = body["inputs"]
+        .as_array()
+        .map(|inputs| inputs.iter().map(|i| &i["shape"]).collect())
+        .unwrap_or_default();
+    if !shapes.iter().any(|s| **s == json!([-1, width])) {
+        findings.push(format!(
+            "no input of shape [-1, {width}] declared (inputs {})",
+            body["inputs"]
+        ));
+    }
+    let outputs: Vec<&str> = body["outputs"]
+        .as_array()
+        .map(|o| o.iter().filter_map(|o| o["name"].as_str()).collect())
+        .unwrap_or_default();
+    findings.push(format!("declared outputs: {outputs:?}"));
+    Ok(Passed::new(format!("{path} answers 200 naming the model")).finding(findings))
+}
+
+fn bad_request(client: &Client, name: &str) -> Verdict {
+    let path = format!("/v2/models/{name}/infer");
+    let answer = client
+        .send(
+            "POST",
+            &path,
+            Some("application/json"),
+            Some(b"{\"inputs\": [".to_vec()),
+        )
+        .map_err(why)?;
+    ensure!(
+        (400..500).contains(&answer.status) && !answer.body.trim().is_empty(),
+        "malformed JSON to {path} answered {} with {:?}: a 4xx with a readable body was expected",
+        answer.status,
+        answer.body
+    );
+    let mut findings = vec![];
+    if answer.status != 400 {
+        findings.push(format!(
+            "malformed JSON answered {}, not 400",
+            answer.status
+        ));
+    }
+    if !answer.json().is_some_and(|b| b["error"].is_string()) {
+        findings.push(format!(
+            "the error body is not {{\"error\": …}}: {}",
+            one_line(&answer.body)
+        ));
+    }
+    let live = client.get("/v2/health/live").map_err(why)?;
+    ensure!(
+        live.status == 200,
+        "after a bad request /v2/health/live answered {}",
+        live.status
+    );
+    Ok(Passed::new(format!(
+        "refused with {}; the server still answers",
+        answer.status
+    ))
+    .finding(findings))
+}
+
+fn unknown_model(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
+    let rows = golden::rows_within_ranges(oracle, 1, 3);
+    let body = request(&rows, oracle.model().features().len(), options);
+    let answer = client
+        .post_json("/v2/models/no-such-model-here/infer", &body)
+        .map_err(why)?;
+    ensure!(
+        (400..500).contains(&answer.status),
+        "infer on an unknown model answered {}: {}",
+        answer.status,
+        one_line(&answer.body)
+    );
+    let findings = (answer.status != 404)
+        .then(|| format!("an unknown model answered {}, not 404", answer.status));
+    Ok(Passed::new(format!("refused with {}", answer.status)).finding(findings))
+}
+
+/// An infer request for `rows`, asking for the configured outputs.
+fn request(rows: &[Vec<f64>], width: usize, options: &V2Options) -> Value {
+    let mut outputs = vec![json!({"name": options.probabilities})];
+    if let Some(labels) = &options.labels {
+        outputs.push(json!({"name": labels}));
+    }
+    json!({
+        "inputs": [{"name": options.input, "shape": [rows.len(), width], "datatype": "FP64", "data": rows.concat()}],
+        "outputs": outputs,
+    })
+}
+
+fn parity(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
+    let model = oracle.model();
+    let (width, classes) = (model.features().len(), model.classes());
+    let rows = golden::rows_within_ranges(oracle, options.rows, 11);
+    let expected = Rows::from_rows(&rows, model.features())
+        .map_err(why)
+        .and_then(|r| model.predict(&r).map_err(why))?;
+    let path = format!("/v2/models/{}/infer", oracle.name());
+    let (mut identical, mut values, mut largest) = (0usize, 0usize, 0.0f64);
+    let mut worst = String::new();
+    // Batches of 50: under any server's default limits.
+    for (batch, (rows, expected)) in rows.chunks(50).zip(expected.chunks(50)).enumerate() {
+        let answer = client
+            .post_json(&path, &request(rows, width, options))
+            .map_err(why)?;
+        ensure!(
+            answer.status == 200,
+            "POST {path} answered {}: {}",
+            answer.status,
+            one_line(&answer.body)
+        );
+        let body = answer.json().ok_or("infer: not JSON")?;
+        let output = |name: &str| {
+            body["outputs"]
+                .as_array()
+                .and_then(|o| o.iter().find(|t| t["name"] == name))
+                .map(|t| t["data"].clone())
+                .ok_or_else(|| format!("no output {name:?} in {}", one_line(&body.to_string())))
+        };
+        let probabilities: Vec<f64> = flatten(&output(&options.probabilities)?);
+        ensure!(
+            probabilities.len() == rows.len() * classes.len(),
+            "{} probabilities for {} rows of {} classes",
+            probabilities.len(),
+            rows.len(),
+            classes.len()
+        );
+        let labels = match &options.labels {
+            Some(name) => Some(output(name)?),
+            None => None,
+        };
+        for (i, want) in expected.iter().enumerate() {
+            let row = batch * 50 + i;
+            if let Some(labels) = &labels {
+                let got = &labels[i];
+                let label = &classes[want.class];
+                // A label may come back as a string or, for numeric classes, as a number.
+                let text = got.as_str().map_or_else(|| got.to_string(), str::to_owned);
+                ensure!(
+                    text == *label,
+                    "row {row}: label {got}, the artifact says {label:?} (row {:?})",
+                    rows[i]
+                );
+            }
+            for (c, want) in want.probabilities.iter().enumerate() {
+                let got = probabilities[i * classes.len() + c];
+                let difference = (got - want).abs();
+                values += 1;
+                identical += usize::from(got.to_bits() == want.to_bits());
+                if difference > largest || worst.is_empty() {
+                    largest = largest.max(difference);
+                    worst = format!(
+                        "row {row}, class {}: {got:e} ({:#018x}) against {want:e} ({:#018x})",
+                        classes[c],
+                        got.to_bits(),
+                        want.to_bits()
+                    );
+                }
+            }
+        }
+    }
+    let summary = format!(
+        "{identical} of {values} values bit-identical; largest difference {largest:e} ({worst}); tolerance {:e}",
+        options.tolerance
+    );
+    let within = largest <= options.tolerance && (options.tolerance > 0.0 || identical == values);
+    ensure!(within, "{summary}");
+    Ok(Passed::new(format!(
+        "{} rows within the training ranges: {summary}",
+        rows.len()
+    ))
+    .with(Figure::new(
+        "bit-identical values",
+        identical as f64,
+        "values",
+    ))
+    .with(Figure::new("largest difference", largest, "")))
+}
+
+/// The numbers of a flat or nested tensor, in order.
+fn flatten(data: &Value) -> Vec<f64> {
+    match data {
+        Value::Array(items) => items.iter().flat_map(flatten).collect(),
+        Value::Number(n) => n.as_f64().into_iter().collect(),
+        _ => vec![f64::NAN],
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
