@@ -4,8 +4,6 @@
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use server::contract::Config;
-use server::contract::env::{HOST, LOG_FORMAT, MODEL_PATH, PORT};
 use server::contract::lifecycle::EVENT;
 use testcontainers::core::{AccessMode, ContainerPort, Mount, WaitFor};
 use testcontainers::runners::SyncRunner;
@@ -13,11 +11,7 @@ use testcontainers::{Container, GenericImage, ImageExt};
 
 use crate::client::Client;
 use crate::error::HarnessError;
-
-/// The port the service listens on inside the container: the server's default.
-pub fn port() -> ContainerPort {
-    ContainerPort::Tcp(Config::default().port)
-}
+use crate::profile::Profile;
 
 /// How to run a container.
 #[derive(Debug, Clone, Default)]
@@ -38,35 +32,52 @@ pub struct Launch {
     /// Share the host's network and listen on this port, so that no userland proxy stands
     /// between client and server (as in a Kubernetes pod). For measurements.
     pub host_port: Option<u16>,
+    /// What the image is and how it is run.
+    pub profile: Profile,
 }
 
 impl Launch {
-    /// The way the manifests run the image.
-    pub fn hardened() -> Launch {
+    /// How an image of `profile` runs, hardened as the manifests run it when the profile
+    /// allows.
+    pub fn of(profile: &Profile) -> Launch {
         Launch {
-            hardened: true,
+            hardened: profile.hardened,
+            profile: profile.clone(),
             ..Launch::default()
         }
     }
 
+    /// This project's image, as the manifests run it.
+    pub fn hardened() -> Launch {
+        Launch::of(&Profile::default())
+    }
+
     /// Serve another artifact from a host file, mounted read-only as Kubernetes mounts a
-    /// ConfigMap, and point `MODEL_PATH` at it.
-    pub fn with_mounted_artifact(mut self, host_path: &std::path::Path) -> Launch {
+    /// ConfigMap, and point the profile's model variable at it. `None` when the image takes
+    /// no other artifact.
+    pub fn with_mounted_artifact(mut self, host_path: &std::path::Path) -> Option<Launch> {
+        let var = self.profile.model_path_env.clone()?;
         let name = host_path
             .file_name()
             .map_or_else(|| "model.json".into(), |n| n.to_string_lossy().into_owned());
         let path = format!("/models/{name}");
-        self.env.push((MODEL_PATH.into(), path.clone()));
+        self.env.push((var, path.clone()));
         self.mounts.push((host_path.display().to_string(), path));
-        self
+        Some(self)
     }
 
-    /// Serve another artifact: copy it in and point `MODEL_PATH` at it.
-    pub fn with_artifact(mut self, file_name: &str, bytes: Vec<u8>) -> Launch {
+    /// Serve another artifact: copy it in and point the profile's model variable at it.
+    /// `None` when the image takes no other artifact.
+    pub fn with_artifact(mut self, file_name: &str, bytes: Vec<u8>) -> Option<Launch> {
+        let var = self.profile.model_path_env.clone()?;
         let path = format!("/models/{file_name}");
-        self.env.push((MODEL_PATH.into(), path.clone()));
+        self.env.push((var, path.clone()));
         self.files.push((path, bytes));
-        self
+        Some(self)
+    }
+
+    fn port(&self) -> ContainerPort {
+        ContainerPort::Tcp(self.profile.port)
     }
 }
 
@@ -86,10 +97,13 @@ fn split_reference(reference: &str) -> (&str, &str) {
 
 fn request(reference: &str, launch: &Launch) -> testcontainers::ContainerRequest<GenericImage> {
     let (name, tag) = split_reference(reference);
-    let mut request = GenericImage::new(name, tag)
-        .with_exposed_port(port())
+    let mut request: testcontainers::ContainerRequest<GenericImage> = GenericImage::new(name, tag)
+        .with_exposed_port(launch.port())
         .with_wait_for(WaitFor::Nothing)
-        .with_env_var(LOG_FORMAT, "json");
+        .into();
+    if let Some((var, value)) = &launch.profile.json_logs_env {
+        request = request.with_env_var(var, value);
+    }
     for (key, value) in &launch.env {
         request = request.with_env_var(key, value);
     }
@@ -104,17 +118,21 @@ fn request(reference: &str, launch: &Launch) -> testcontainers::ContainerRequest
         request = request
             .with_readonly_rootfs(true)
             .with_cap_drop("ALL")
-            .with_security_opt("no-new-privileges")
-            .with_user("65532:65532");
+            .with_security_opt("no-new-privileges");
+        if let Some(user) = &launch.profile.user {
+            request = request.with_user(user);
+        }
     }
     if let Some(cmd) = &launch.cmd {
         request = request.with_cmd(cmd);
     }
     if let Some(port) = launch.host_port {
-        request = request
-            .with_network("host")
-            .with_env_var(HOST, "127.0.0.1")
-            .with_env_var(PORT, port.to_string());
+        request = request.with_network("host");
+        if let (Some(host), Some(port_var)) = (&launch.profile.host_env, &launch.profile.port_env) {
+            request = request
+                .with_env_var(host, "127.0.0.1")
+                .with_env_var(port_var, port.to_string());
+        }
     }
     request
 }
@@ -131,10 +149,11 @@ pub fn start(reference: &str, launch: &Launch) -> Result<Running, HarnessError> 
     // A container that exits at once has no published port to ask: that, too, is not ready.
     let client = match launch.host_port {
         Some(port) => Ok(Client::new(format!("http://127.0.0.1:{port}"))),
-        None => client_for(&container).map_err(|e| crate::error::chain(&e)),
+        None => client_for(&container, launch.profile.port).map_err(|e| crate::error::chain(&e)),
     };
+    let path = &launch.profile.ready_path;
     let ready = client.and_then(|client| {
-        wait_ready_or_exit(&container, &client, started, within).map(|()| client)
+        wait_ready_or_exit(&container, &client, path, started, within).map(|()| client)
     });
     let client = match ready {
         Ok(client) => client,
@@ -160,11 +179,12 @@ pub fn start(reference: &str, launch: &Launch) -> Result<Running, HarnessError> 
     })
 }
 
-/// A client for the container's published port on the loopback address.
+/// A client for the container's published `port` on the loopback address.
 pub fn client_for(
     container: &Container<GenericImage>,
+    port: u16,
 ) -> Result<Client, testcontainers::TestcontainersError> {
-    let port = container.get_host_port_ipv4(port())?;
+    let port = container.get_host_port_ipv4(ContainerPort::Tcp(port))?;
     Ok(Client::new(format!("http://127.0.0.1:{port}")))
 }
 
@@ -182,12 +202,13 @@ pub fn events(container: &Container<GenericImage>, event: &str) -> Vec<Value> {
 fn wait_ready_or_exit(
     container: &Container<GenericImage>,
     client: &Client,
+    path: &str,
     since: Instant,
     within: Duration,
 ) -> Result<(), String> {
     let mut last = String::from("no answer yet");
     while since.elapsed() < within {
-        match wait_ready(client, Instant::now(), Duration::from_millis(100)) {
+        match wait_ready(client, path, Instant::now(), Duration::from_millis(100)) {
             Ok(()) => return Ok(()),
             Err(e) => last = e,
         }
@@ -198,13 +219,18 @@ fn wait_ready_or_exit(
     Err(format!("not ready within {within:?}: {last}"))
 }
 
-/// Polls `/ready` until it answers 200, or `within` has passed since `since`.
-pub fn wait_ready(client: &Client, since: Instant, within: Duration) -> Result<(), String> {
+/// Polls the readiness `path` until it answers 200, or `within` has passed since `since`.
+pub fn wait_ready(
+    client: &Client,
+    path: &str,
+    since: Instant,
+    within: Duration,
+) -> Result<(), String> {
     let mut last = String::from("no answer yet");
     while since.elapsed() < within {
-        match client.get("/ready") {
+        match client.get(path) {
             Ok(answer) if answer.status == 200 => return Ok(()),
-            Ok(answer) => last = format!("/ready answered {}", answer.status),
+            Ok(answer) => last = format!("{path} answered {}", answer.status),
             Err(e) => last = e.to_string(),
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -212,27 +238,32 @@ pub fn wait_ready(client: &Client, since: Instant, within: Duration) -> Result<(
     Err(format!("not ready within {within:?}: {last}"))
 }
 
-/// The baseline for cold start: the same image started with `--version`, which prints and
-/// exits at once. Returns the time from asking Docker to start it until it has exited.
-pub fn bare_start(reference: &str) -> Result<Duration, HarnessError> {
+/// The baseline for cold start: the same image started with the profile's bare command
+/// (`--version` here), which exits at once. Returns the time from asking Docker to start it
+/// until it has exited; `None` when the profile has no such command.
+pub fn bare_start(reference: &str, profile: &Profile) -> Result<Option<Duration>, HarnessError> {
     let fail = |source| HarnessError::Container {
         image: reference.to_owned(),
         source,
     };
+    let Some(cmd) = profile.bare_command.clone() else {
+        return Ok(None);
+    };
     let launch = Launch {
-        cmd: Some(vec!["--version".into()]),
+        cmd: Some(cmd),
+        profile: profile.clone(),
         ..Launch::default()
     };
     let started = Instant::now();
     let container = request(reference, &launch).start().map_err(fail)?;
     loop {
         if container.exit_code().map_err(fail)?.is_some() {
-            return Ok(started.elapsed());
+            return Ok(Some(started.elapsed()));
         }
         if started.elapsed() > Duration::from_secs(30) {
             return Err(HarnessError::NotReady {
                 image: reference.to_owned(),
-                why: "`--version` did not exit within 30 s".into(),
+                why: "the bare command did not exit within 30 s".into(),
                 exit_code: None,
                 stderr: String::new(),
                 stdout: String::new(),

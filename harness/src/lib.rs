@@ -6,6 +6,7 @@
 //! oracle: the in-process model and the fixture formats.
 //!
 //! # Layout
+//! - [`profile`]: what the image checks assume about an image, this project's by default.
 //! - [`image`]: the static binary, the Dockerfile build through testcontainers, pinned timestamps.
 //! - [`container`]: starting containers, timing them to ready, stopping and restarting.
 //! - [`client`]: HTTP to the service under test.
@@ -27,6 +28,7 @@ pub mod error;
 pub mod fixtures;
 pub mod golden;
 pub mod image;
+pub mod profile;
 pub mod report;
 pub mod stats;
 pub mod suite;

@@ -22,6 +22,7 @@ use harness::checks::v2::V2Options;
 use harness::docker::Docker;
 use harness::fixtures::{Fixtures, repository_root};
 use harness::image::{self, BuildOptions, Provenance};
+use harness::profile::Profile;
 use harness::report::Report;
 use harness::suite::{self, Options, Protocol, Target};
 
@@ -64,6 +65,10 @@ enum Command {
         /// Check this existing image instead of building one.
         #[arg(long, conflicts_with = "url")]
         image: Option<String>,
+        /// What the image checks assume about the image (JSON; see the README); by default this
+        /// project's image.
+        #[arg(long, value_name = "FILE")]
+        profile: Option<PathBuf>,
         /// `full`: this project's contract; `v2`: any Open Inference Protocol server (needs
         /// --url and --artifact).
         #[arg(long, default_value = "full", value_parser = ["full", "v2"])]
@@ -160,6 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             golden,
             write_golden,
             image,
+            profile,
             protocol,
             input_name,
             probabilities_name,
@@ -179,6 +185,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => Target::Build,
             };
             let options = Options {
+                profile: match &profile {
+                    Some(path) => Profile::load(path)?,
+                    None => Profile::default(),
+                },
                 protocol: if protocol == "v2" {
                     Protocol::V2
                 } else {

@@ -10,6 +10,7 @@ use crate::docker::Docker;
 use crate::error::{HarnessError, chain};
 use crate::fixtures::{Fixtures, Reference};
 use crate::image::{self, BuildOptions, Built};
+use crate::profile::Profile;
 
 /// What to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub enum Protocol {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub protocol: Protocol,
+    /// What the image checks assume about the image.
+    pub profile: Profile,
     /// Tensor names and tolerance for [`Protocol::V2`].
     pub v2: checks::v2::V2Options,
     /// Container starts measured for cold start.
@@ -54,6 +57,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             protocol: Protocol::Full,
+            profile: Profile::default(),
             v2: checks::v2::V2Options::default(),
             cold_starts: 5,
             cold_start_budget: Duration::from_secs(10),
@@ -214,57 +218,86 @@ fn against_image(
 ) -> Result<Vec<Check>, HarnessError> {
     let image = &built.reference;
     let default = fixtures.default_model()?;
+    let profile = &options.profile;
+    let launch = Launch::of(profile);
     let mut checks = vec![];
 
     // Run as the Kubernetes manifests run it: read-only, no capabilities, non-root.
-    let running = container::start(image, &Launch::hardened())?;
+    let running = container::start(image, &launch)?;
     checks.extend(http_checks(&running.client, default, options));
-    checks.push(Check::from(
-        "container healthcheck",
-        checks::image::healthy(docker, running.container.id(), Duration::from_secs(60)),
-    ));
+    checks.push(match profile.healthcheck {
+        Some(_) => Check::from(
+            IMAGE_CHECKS[0],
+            checks::image::healthy(docker, running.container.id(), Duration::from_secs(60)),
+        ),
+        None => Check::not_run(
+            IMAGE_CHECKS[0],
+            "the profile says the image has no HEALTHCHECK",
+        ),
+    });
     drop(running);
 
-    // Every other reference through a read-only mount and MODEL_PATH, as Kubernetes mounts a
-    // ConfigMap.
+    // Every other reference through a read-only mount and the model variable, as Kubernetes
+    // mounts a ConfigMap.
     for (name, reference) in &fixtures.references {
         if name == default.oracle.name() {
             continue;
         }
-        let launch = Launch::hardened().with_mounted_artifact(&reference.path);
-        let running = container::start(image, &launch)?;
-        checks.extend(http_checks(&running.client, reference, options));
+        match launch.clone().with_mounted_artifact(&reference.path) {
+            Some(mounted) => {
+                let running = container::start(image, &mounted)?;
+                checks.extend(http_checks(&running.client, reference, options));
+            }
+            None => checks.push(Check::not_run(
+                &format!("model {name}"),
+                "the profile names no variable to pass the image an artifact",
+            )),
+        }
     }
 
     checks.push(Check::from(
         IMAGE_CHECKS[1],
-        checks::replicas::stateless(
-            image,
-            &Launch::hardened(),
-            &default.golden,
-            options.replicas,
-        ),
+        checks::replicas::stateless(image, &launch, &default.golden, options.replicas),
     ));
     checks.push(Check::from(
         IMAGE_CHECKS[2],
-        checks::image::metadata(docker, image, &default.oracle),
+        checks::image::metadata(docker, image, profile, &default.oracle),
     ));
     checks.push(Check::from(
         IMAGE_CHECKS[3],
-        checks::image::contents(docker, image),
+        checks::image::contents(docker, image, profile),
     ));
     checks.push(Check::from(
         IMAGE_CHECKS[4],
-        checks::cold_start::check(image, options.cold_starts, options.cold_start_budget),
+        checks::cold_start::check(
+            image,
+            profile,
+            options.cold_starts,
+            options.cold_start_budget,
+        ),
     ));
-    checks.push(Check::from(
-        IMAGE_CHECKS[5],
-        checks::lifecycle::stop_and_restart(image, &default.oracle),
-    ));
-    checks.push(Check::from(
-        IMAGE_CHECKS[6],
-        checks::lifecycle::bad_artifact_stops(image),
-    ));
+    let ours = "the profile says the image is not this project's server (no lifecycle events)";
+    checks.push(if profile.lifecycle_events {
+        Check::from(
+            IMAGE_CHECKS[5],
+            checks::lifecycle::stop_and_restart(image, profile, &default.oracle),
+        )
+    } else {
+        Check::not_run(
+            IMAGE_CHECKS[5],
+            &format!("{ours}: no request can be proven in flight"),
+        )
+    });
+    checks.push(
+        if profile.lifecycle_events && profile.model_path_env.is_some() {
+            Check::from(
+                IMAGE_CHECKS[6],
+                checks::lifecycle::bad_artifact_stops(image, profile),
+            )
+        } else {
+            Check::not_run(IMAGE_CHECKS[6], ours)
+        },
+    );
     checks.push(if built_here {
         Check::from(
             IMAGE_CHECKS[7],

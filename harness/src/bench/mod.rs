@@ -71,7 +71,11 @@ pub fn run(
         .and_then(|i| i.size)
         .unwrap_or_default();
     eprintln!("bench: cold start, {} starts", options.cold_starts);
-    let cold = cold_start::measure(reference, options.cold_starts)?;
+    let cold = cold_start::measure(
+        reference,
+        &crate::profile::Profile::default(),
+        options.cold_starts,
+    )?;
     let cold_start = ColdStartFigures {
         starts: options.cold_starts,
         ready_p50: cold.p50_ready(),
@@ -107,7 +111,11 @@ pub fn run(
             ..Launch::default()
         };
         if model != default_model {
-            launch = launch.with_artifact(&format!("{model}.json"), fixture.bytes.clone());
+            launch = launch
+                .with_artifact(&format!("{model}.json"), fixture.bytes.clone())
+                .ok_or_else(|| HarnessError::Usage {
+                    problem: "this image's profile takes no other artifact".into(),
+                })?;
         }
         let running = container::start(reference, &launch)?;
         let pid = docker

@@ -11,94 +11,93 @@ use server::Artifact;
 use crate::checks::{Figure, Passed, Verdict, ensure, why};
 use crate::docker::Docker;
 use crate::image::{self, BuildOptions, Built};
+use crate::profile::Profile;
 
-/// The largest image the project accepts.
-pub const MAX_IMAGE_BYTES: i64 = 5_000_000;
-
-/// The labels every image carries.
-pub const LABELS: [&str; 7] = [
-    "org.opencontainers.image.title",
-    "org.opencontainers.image.description",
-    "org.opencontainers.image.version",
-    "org.opencontainers.image.revision",
-    "org.opencontainers.image.created",
-    "org.opencontainers.image.licenses",
-    "org.opencontainers.image.source",
-];
-
-/// The labels that say which model the image serves.
-pub const MODEL_LABELS: [&str; 3] = [
-    "ml-inference-app.model.name",
-    "ml-inference-app.model.version",
-    "ml-inference-app.model.sha256",
-];
-
-/// Size, user, ports, entrypoint, healthcheck, and labels, the model's matching `serves`.
-pub fn metadata(docker: &Docker, reference: &str, serves: &Artifact) -> Verdict {
+/// Size, user, ports, entrypoint, healthcheck and labels as the profile says, the model's
+/// labels naming `serves`.
+pub fn metadata(docker: &Docker, reference: &str, profile: &Profile, serves: &Artifact) -> Verdict {
     let inspect = docker
         .inspect_image(reference)
         .map_err(why)?
         .ok_or("no such image")?;
     let size = inspect.size.unwrap_or(i64::MAX);
-    ensure!(
-        size < MAX_IMAGE_BYTES,
-        "the image is {size} bytes, over {MAX_IMAGE_BYTES}"
-    );
+    let max = profile.max_bytes;
+    ensure!(size < max, "the image is {size} bytes, over {max}");
     let config = inspect.config.ok_or("the image has no config")?;
 
     let user = config.user.unwrap_or_default();
     let numeric = !user.is_empty() && user.split(':').all(|p| p.parse::<u32>().is_ok());
     ensure!(numeric, "USER {user:?} is not numeric");
     ensure!(!user.split(':').any(|p| p == "0"), "USER {user:?} is root");
+    if let Some(want) = &profile.user {
+        ensure!(user == *want, "USER {user:?}, the profile says {want:?}");
+    }
 
     let ports: Vec<String> = config
         .exposed_ports
         .unwrap_or_default()
         .into_iter()
         .collect();
-    ensure!(ports == ["8000/tcp"], "exposed ports {ports:?}");
+    let port = format!("{}/tcp", profile.port);
+    ensure!(
+        ports == [port.as_str()],
+        "exposed ports {ports:?}, expected [{port:?}]"
+    );
     let entrypoint = config.entrypoint.unwrap_or_default();
     ensure!(
-        entrypoint == ["/server"],
-        "entrypoint {entrypoint:?} is not exec-form [\"/server\"]"
+        entrypoint == profile.entrypoint,
+        "entrypoint {entrypoint:?} is not the exec-form {:?}",
+        profile.entrypoint
     );
     ensure!(
         config.cmd.unwrap_or_default().is_empty(),
         "the image has a CMD"
     );
-    let test = config.healthcheck.and_then(|h| h.test).unwrap_or_default();
+    let test = config.healthcheck.and_then(|h| h.test);
     ensure!(
-        test == ["CMD", "/server", "healthcheck"],
-        "healthcheck {test:?}"
+        test == profile.healthcheck,
+        "healthcheck {test:?}, expected {:?}",
+        profile.healthcheck
     );
 
     let labels = config.labels.unwrap_or_default();
-    let missing: Vec<&str> = LABELS
+    let missing: Vec<&String> = profile
+        .labels
         .iter()
-        .copied()
         .filter(|l| labels.get(*l).is_none_or(String::is_empty))
         .collect();
     ensure!(missing.is_empty(), "labels missing: {missing:?}");
-    let model = [serves.name(), serves.version(), serves.sha256()];
-    for (label, want) in MODEL_LABELS.iter().zip(model) {
-        let got = labels.get(*label).map(String::as_str);
-        ensure!(
-            got == Some(want),
-            "label {label} is {got:?}, the image serves {want:?}"
-        );
+    if let Some(model_labels) = &profile.model_labels {
+        let model = [serves.name(), serves.version(), serves.sha256()];
+        for (label, want) in model_labels.iter().zip(model) {
+            let got = labels.get(label).map(String::as_str);
+            ensure!(
+                got == Some(want),
+                "label {label} is {got:?}, the image serves {want:?}"
+            );
+        }
     }
     Ok(Passed::new(format!(
-        "{size} bytes, USER {user}, EXPOSE 8000, exec-form ENTRYPOINT, HEALTHCHECK, {} OCI labels, model labels for {} {}",
-        LABELS.len(),
-        serves.name(),
-        serves.version()
+        "{size} bytes, USER {user}, EXPOSE {}, exec-form ENTRYPOINT, HEALTHCHECK {}, {} labels{}",
+        profile.port,
+        if profile.healthcheck.is_some() {
+            "as expected"
+        } else {
+            "none, as expected"
+        },
+        profile.labels.len(),
+        if profile.model_labels.is_some() {
+            format!(", model labels for {} {}", serves.name(), serves.version())
+        } else {
+            String::new()
+        }
     ))
     .with(Figure::new("image size", size as f64 / 1e6, "MB")))
 }
 
-/// The files in the image's layers (directories aside): exactly the binary and the artifact,
-/// so no shell.
-pub fn contents(docker: &Docker, reference: &str) -> Verdict {
+/// The files in the image's layers (directories aside): exactly the profile's (here the binary
+/// and the artifact), so no shell.
+pub fn contents(docker: &Docker, reference: &str, profile: &Profile) -> Verdict {
     let saved = docker.save(reference).map_err(why)?;
     // Every entry of the archive, so that layers can be found by the names manifest.json gives
     // (`<id>/layer.tar` from older engines, `blobs/sha256/<digest>` from newer ones).
@@ -132,14 +131,14 @@ pub fn contents(docker: &Docker, reference: &str) -> Verdict {
             files.insert(path.trim_start_matches("./").to_owned());
         }
     }
-    let expected: BTreeSet<String> = ["server", "model.json"].map(String::from).into();
+    let expected: BTreeSet<String> = profile.files.iter().cloned().collect();
     ensure!(
         files == expected,
         "the image holds {files:?}, expected only {expected:?}"
     );
-    Ok(Passed::new(
-        "the layers hold /server and /model.json only: no shell, no package manager",
-    ))
+    Ok(Passed::new(format!(
+        "the layers hold {expected:?} only: no shell, no package manager"
+    )))
 }
 
 /// The container's own HEALTHCHECK (the binary probing `/ready`) reaches `healthy`.

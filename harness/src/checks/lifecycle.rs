@@ -18,6 +18,7 @@ use server::contract::routes::PREDICT;
 use crate::checks::{Figure, Passed, Verdict, ensure, why};
 use crate::client::{Client, predict_body, read_answer};
 use crate::container::{self, Launch};
+use crate::profile::Profile;
 
 /// Docker's default grace period between SIGTERM and SIGKILL.
 const GRACE_SECONDS: i32 = 10;
@@ -54,8 +55,17 @@ fn wait_for<T>(
 }
 
 /// Stops a container while a request is in flight, then restarts it and compares answers.
-pub fn stop_and_restart(reference: &str, oracle: &Artifact) -> Verdict {
-    let running = container::start(reference, &Launch::default()).map_err(why)?;
+/// The in-flight proof needs the lifecycle events and gauge of this project's contract.
+pub fn stop_and_restart(reference: &str, profile: &Profile, oracle: &Artifact) -> Verdict {
+    ensure!(
+        profile.lifecycle_events,
+        "the profile says the image writes no lifecycle events, so no request can be proven in flight"
+    );
+    let launch = Launch {
+        profile: profile.clone(),
+        ..Launch::default()
+    };
+    let running = container::start(reference, &launch).map_err(why)?;
     let width = oracle.model().features().len();
     let probe = vec![vec![0.25; width], vec![7.0; width]];
     let before = running.client.predict(&probe).map_err(why)?;
@@ -135,8 +145,13 @@ pub fn stop_and_restart(reference: &str, oracle: &Artifact) -> Verdict {
     );
 
     running.container.start().map_err(why)?;
-    let client = container::client_for(&running.container).map_err(why)?;
-    container::wait_ready(&client, Instant::now(), Duration::from_secs(30))?;
+    let client = container::client_for(&running.container, profile.port).map_err(why)?;
+    container::wait_ready(
+        &client,
+        &profile.ready_path,
+        Instant::now(),
+        Duration::from_secs(30),
+    )?;
     let after = client.predict(&probe).map_err(why)?;
     ensure!(
         after == before,
@@ -153,10 +168,16 @@ pub fn stop_and_restart(reference: &str, oracle: &Artifact) -> Verdict {
 }
 
 /// A container given a truncated artifact exits at start-up with one line naming the file.
-pub fn bad_artifact_stops(reference: &str) -> Verdict {
+pub fn bad_artifact_stops(reference: &str, profile: &Profile) -> Verdict {
+    let base = Launch {
+        profile: profile.clone(),
+        ..Launch::default()
+    };
     let launch = Launch {
         ready_within: Some(Duration::from_secs(5)),
-        ..Launch::default().with_artifact("broken.json", b"{\"format_version\": 1,".to_vec())
+        ..base
+            .with_artifact("broken.json", b"{\"format_version\": 1,".to_vec())
+            .ok_or("the profile names no variable to pass an artifact")?
     };
     let expected = server::Artifact::from_bytes(b"{\"format_version\": 1,", "/models/broken.json")
         .err()

@@ -57,9 +57,14 @@ pub fn stateless(
     restarted.container.start().map_err(why)?;
     let client = match launch.host_port {
         Some(_) => restarted.client.clone(),
-        None => container::client_for(&restarted.container).map_err(why)?,
+        None => container::client_for(&restarted.container, launch.profile.port).map_err(why)?,
     };
-    container::wait_ready(&client, Instant::now(), Duration::from_secs(30))?;
+    container::wait_ready(
+        &client,
+        &launch.profile.ready_path,
+        Instant::now(),
+        Duration::from_secs(30),
+    )?;
     ensure!(
         answers(&client, golden)? == first,
         "after a restart, replica {} answers differently",
