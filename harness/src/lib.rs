@@ -1,9 +1,10 @@
 //! Builds the service's image, runs it with testcontainers, and proves it: every endpoint, bad
 //! input, cold start, image metadata, lifecycle, and predictions equal to the in-process model's
-//! bit for bit. The test suite and the CLI are two thin callers of the same checks.
+//! bit for bit. The test suite and the CLI are two thin callers of the same checks, and
+//! [`prove`] is the entry point for another repository's tests.
 //!
-//! The harness reaches a container over HTTP only. It links the `server` library solely as the
-//! oracle: the in-process model and the fixture formats.
+//! The harness reaches a service over HTTP, and a container also through Docker. It links the
+//! `server` library without its HTTP stack: the contract, and the model as the oracle.
 //!
 //! # Layout
 //! - [`profile`]: what the image checks assume about an image, this project's by default.
@@ -34,3 +35,49 @@ pub mod stats;
 pub mod suite;
 
 pub use error::{HarnessError, SKIP_ENV};
+
+use std::path::PathBuf;
+
+/// What to prove, from any repository: an image (built from a Dockerfile, or given), or a
+/// running service, against an artifact.
+#[derive(Debug, Clone)]
+pub struct Proof {
+    /// The directory holding the Dockerfile to build from (with `Target::Build`).
+    pub context: PathBuf,
+    /// The artifact the service must answer as; it is also what a built image bakes in.
+    pub artifact: PathBuf,
+    /// Golden cases to replay; by default drawn within the artifact's ranges.
+    pub golden: Option<PathBuf>,
+    pub target: suite::Target,
+    /// The checks' options, the image profile among them.
+    pub options: suite::Options,
+}
+
+/// Runs every check `proof` asks for and returns the report (table, JSON, JUnit, Markdown).
+///
+/// ```no_run
+/// use harness::{Proof, prove};
+/// use harness::suite::{Options, Target};
+///
+/// let report = prove(&Proof {
+///     context: ".".into(),
+///     artifact: "models/mine.json".into(),
+///     golden: None,
+///     target: Target::Image("my-model:1.0".into()),
+///     options: Options::default(),
+/// })
+/// .unwrap();
+/// assert!(report.passed(), "{}", report.table());
+/// ```
+pub fn prove(proof: &Proof) -> Result<report::Report, HarnessError> {
+    let fixtures = fixtures::Fixtures::for_artifact(
+        &proof.context,
+        &std::path::absolute(&proof.artifact).map_err(|source| HarnessError::Io {
+            path: proof.artifact.clone(),
+            source,
+        })?,
+        proof.golden.as_deref(),
+    )?;
+    let run = suite::run(&fixtures, &proof.target, &proof.options)?;
+    Ok(report::Report::new(run.target, run.checks))
+}

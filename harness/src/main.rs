@@ -65,6 +65,10 @@ enum Command {
         /// Check this existing image instead of building one.
         #[arg(long, conflicts_with = "url")]
         image: Option<String>,
+        /// A checkout of this project whose Dockerfile builds the image [default: the one the
+        /// harness was built from].
+        #[arg(long, value_name = "DIR")]
+        context: Option<PathBuf>,
         /// What the image checks assume about the image (JSON; see the README); by default this
         /// project's image.
         #[arg(long, value_name = "FILE")]
@@ -88,7 +92,7 @@ enum Command {
         /// Check a running service at this base URL (HTTP checks only).
         #[arg(long)]
         url: Option<String>,
-        /// Where to write the JSON report.
+        /// Where to write the JSON report; the JUnit XML goes beside it (`.xml`).
         #[arg(long, default_value = "target/harness/check.json")]
         report: PathBuf,
         /// Container starts measured for cold start.
@@ -165,6 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             golden,
             write_golden,
             image,
+            context,
             profile,
             protocol,
             input_name,
@@ -207,9 +212,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed,
                 replicas,
             };
+            let context = match context {
+                Some(dir) => std::path::absolute(dir)?,
+                None => root.clone(),
+            };
             let fixtures = match &artifact {
                 Some(artifact) => Fixtures::for_artifact(
-                    &root,
+                    &context,
                     &std::path::absolute(artifact)?,
                     golden.as_deref(),
                 )?,
@@ -226,11 +235,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let run = suite::run(&fixtures, &target, &options)?;
             let report_data = Report::new(run.target, run.checks);
             print!("{}", report_data.table());
-            let path = if report.is_absolute() {
-                report
-            } else {
-                root.join(report)
-            };
+            // Relative to where the harness runs, as any command-line tool's output path.
+            let path = std::path::absolute(report)?;
             report_data
                 .publish(&path)
                 .with_context(|| format!("writing {}", path.display()))?;
@@ -264,11 +270,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let measured = bench::run(&fixtures, &docker, &reference, &options)?;
             let markdown = measured.markdown();
             print!("{markdown}");
-            let path = if report.is_absolute() {
-                report
-            } else {
-                root.join(report)
-            };
+            // Relative to where the harness runs, as any command-line tool's output path.
+            let path = std::path::absolute(report)?;
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }

@@ -13,6 +13,15 @@ const TARGET: &str = "x86_64-unknown-linux-gnu";
 
 /// Builds the static server binary (cargo does nothing when it is fresh) and returns its path.
 pub fn build_server_binary(root: &Path) -> Result<PathBuf, HarnessError> {
+    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        return Err(HarnessError::Usage {
+            problem: format!(
+                "this host ({}, {}) cannot build the static x86_64 Linux binary the offline image needs; build the image through the Dockerfile's builder stage (`docker build .`, which pulls the Rust image from a registry) and check it with --image",
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            ),
+        });
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // Paths are remapped so that the binary does not depend on where the repository is.
     let mut rustflags = format!(
