@@ -246,6 +246,20 @@ pub fn generate(oracle: &Artifact) -> BadInputs {
         status,
         message,
     );
+    let huge_row = row_text.replacen(&row[0].to_string(), "1e999", 1);
+    let (status, message) = seed(ApiError::Input(InputError::NonFinite {
+        row: 0,
+        feature: first.clone(),
+    }));
+    add(
+        "a number too large for a double",
+        "POST",
+        PREDICT,
+        json_ct,
+        Some(format!("{{\"instances\": [{huge_row}]}}")),
+        status,
+        message,
+    );
     let (status, message) = seed(ApiError::Input(InputError::Empty));
     add(
         "empty batch",
@@ -473,6 +487,22 @@ pub fn generate(oracle: &Artifact) -> BadInputs {
         status,
         message,
     );
+    let huge_tensor = format!(
+        "{{\"inputs\": [{{\"name\": \"input\", \"shape\": [1, {width}], \"datatype\": \"FP64\", \"data\": {huge_row}}}]}}"
+    );
+    let (status, message) = v2(ApiError::Input(InputError::NonFinite {
+        row: 0,
+        feature: first.clone(),
+    }));
+    add(
+        "v2 a number too large for a double",
+        "POST",
+        &infer,
+        None,
+        Some(huge_tensor),
+        status,
+        message,
+    );
     let (status, message) = v2(ApiError::Input(InputError::Empty));
     add(
         "v2 empty batch",
@@ -581,7 +611,7 @@ mod tests {
     fn every_class_of_bad_input_is_in_the_catalogue() {
         let catalogue = generate(&Artifact::embedded().unwrap());
         assert_eq!(catalogue.model, "wine-quality");
-        assert_eq!(catalogue.cases.len(), 40);
+        assert_eq!(catalogue.cases.len(), 42);
         let names: Vec<&str> = catalogue.cases.iter().map(|c| c.name.as_str()).collect();
         for name in [
             "score overflow",

@@ -52,7 +52,9 @@ impl Visitor<'_> for NumberVisitor {
 }
 
 /// Rewrites the bare tokens `NaN`, `Infinity` and `-Infinity` outside strings as quoted
-/// strings, so that a standard JSON parser accepts them. Borrows when there are none.
+/// strings, so that a standard JSON parser accepts them, and so too a number that JSON's grammar
+/// allows but an `f64` cannot hold (`1e999`): it becomes `"Infinity"` or `"-Infinity"`, which
+/// the caller refuses as non-finite, naming the row and feature. Borrows when there are none.
 pub fn quote_non_finite(body: &[u8]) -> Cow<'_, [u8]> {
     const TOKENS: [&[u8]; 3] = [b"-Infinity", b"Infinity", b"NaN"];
     let mut out: Option<Vec<u8>> = None;
@@ -77,6 +79,20 @@ pub fn quote_non_finite(body: &[u8]) -> Cow<'_, [u8]> {
             out.push(b'"');
             i += token.len();
             continue;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let len = body[i..]
+                .iter()
+                .position(|c| !matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                .unwrap_or(body.len() - i);
+            let number = &body[i..i + len];
+            if let Some(infinity) = overflowing(number) {
+                let out = out.get_or_insert_with(|| body[..i].to_vec());
+                out.extend_from_slice(infinity);
+            } else if let Some(out) = out.as_mut() {
+                out.extend_from_slice(number);
+            }
+            i += len;
+            continue;
         }
         if let Some(out) = out.as_mut() {
             out.push(b);
@@ -84,6 +100,21 @@ pub fn quote_non_finite(body: &[u8]) -> Cow<'_, [u8]> {
         i += 1;
     }
     out.map_or(Cow::Borrowed(body), Cow::Owned)
+}
+
+/// `"Infinity"` or `"-Infinity"` for a number too large for an `f64`. Only a number with an
+/// exponent, or with more digits than any finite `f64` needs, can be one.
+fn overflowing(number: &[u8]) -> Option<&'static [u8]> {
+    let may_overflow = number.len() > 309 || number.iter().any(|c| matches!(c, b'e' | b'E'));
+    if !may_overflow {
+        return None;
+    }
+    let value: f64 = std::str::from_utf8(number).ok()?.parse().ok()?;
+    match value {
+        f64::INFINITY => Some(b"\"Infinity\""),
+        f64::NEG_INFINITY => Some(b"\"-Infinity\""),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -98,6 +129,18 @@ mod tests {
             br#"{"a": ["NaN", "-Infinity", "Infinity", 1], "b": "NaN \" Infinity"}"#
         );
         assert!(matches!(quote_non_finite(b"[1, 2]"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn numbers_too_large_for_an_f64_become_infinities() {
+        assert_eq!(
+            &*quote_non_finite(b"[1e999, -1E+999, 1e308, 2.5e-999, \"1e999\"]"),
+            br#"["Infinity", "-Infinity", 1e308, 2.5e-999, "1e999"]"#
+        );
+        let values: Vec<Number> =
+            serde_json::from_slice(&quote_non_finite(b"[1e999, -1e999]")).unwrap();
+        assert_eq!(values, [Number(f64::INFINITY), Number(f64::NEG_INFINITY)]);
+        assert!(matches!(quote_non_finite(b"[1e10, -3]"), Cow::Borrowed(_)));
     }
 
     #[test]
