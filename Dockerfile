@@ -38,6 +38,7 @@ LABEL org.opencontainers.image.title="ml-inference-app" \
       ml-inference-app.model.version="${MODEL_VERSION}" \
       ml-inference-app.model.sha256="${MODEL_SHA256}"
 COPY ${MODEL} /model.json
+COPY LICENSE-MIT LICENSE-APACHE THIRD-PARTY-NOTICES.md licenses/glibc.md /
 ENV MODEL_PATH=/model.json
 USER 65532:65532
 EXPOSE 8000

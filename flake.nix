@@ -21,65 +21,96 @@
         "org.opencontainers.image.licenses" = "MIT OR Apache-2.0";
         "org.opencontainers.image.source" = "https://github.com/ml-inference-app/ml-inference-app";
       };
+      # The server and the image builder for one system's packages.
+      build = pkgs: rec {
+        server = pkgs.rustPlatform.buildRustPackage {
+          pname = "server";
+          inherit version;
+          src = lib.fileset.toSource {
+            root = ./.;
+            fileset = lib.fileset.unions [
+              ./Cargo.toml
+              ./Cargo.lock
+              ./server
+              ./harness
+              ./fixtures
+            ];
+          };
+          cargoLock.lockFile = ./Cargo.lock;
+          cargoBuildFlags = [ "-p" "server" "--bin" "server" ];
+          # The server's own tests need no Docker; the harness's container tests run under
+          # `nix develop -c cargo test`, where Docker is reachable, not in the build sandbox.
+          cargoTestFlags = [ "-p" "server" ];
+          # A static glibc binary, like the Dockerfile's: the image needs no store paths.
+          buildInputs = [ pkgs.glibc.static ];
+          nativeBuildInputs = [ pkgs.removeReferencesTo ];
+          RUSTFLAGS = "-C target-feature=+crt-static";
+          dontPatchELF = true;
+          # Static glibc keeps its store paths (locale and gconv directories) in the binary's
+          # bytes, so Nix would count glibc as a runtime dependency and put its closure into
+          # the image. The binary never opens them; cutting them out leaves no reference, and
+          # allowedReferences makes the build fail loudly if any store path remains.
+          postFixup = ''
+            remove-references-to -t ${pkgs.glibc} -t ${pkgs.glibc.static} \
+              -t ${pkgs.glibc.bin} $out/bin/server
+          '';
+          allowedReferences = [ ];
+          meta = {
+            description = "Logistic-regression inference service";
+            license = with lib.licenses; [ mit asl20 ];
+            mainProgram = "server";
+          };
+        };
+        # The image for another artifact: the static binary, the artifact as /model.json and
+        # the licence notices at the root, nothing else (no /nix/store path: the binary has
+        # no references, and files are copied, not linked). dockerTools fixes file times and
+        # `created`, so two builds give the same image.
+        imageFor = { artifact, name, version, sha256 }: pkgs.dockerTools.buildLayeredImage {
+          name = "ml-inference-app";
+          tag = "nix";
+          extraCommands = ''
+            cp ${server}/bin/server server
+            cp ${artifact} model.json
+            cp ${./LICENSE-MIT} LICENSE-MIT
+            cp ${./LICENSE-APACHE} LICENSE-APACHE
+            cp ${./THIRD-PARTY-NOTICES.md} THIRD-PARTY-NOTICES.md
+            cp ${./licenses/glibc.md} glibc.md
+          '';
+          config = {
+            Env = [ "MODEL_PATH=/model.json" ];
+            User = "65532:65532";
+            ExposedPorts."8000/tcp" = { };
+            Entrypoint = [ "/server" ];
+            Healthcheck = {
+              Test = [ "CMD" "/server" "healthcheck" ];
+              Interval = 5000000000;
+              Timeout = 2000000000;
+              StartPeriod = 5000000000;
+              Retries = 3;
+            };
+            Labels = labels // {
+              "ml-inference-app.model.name" = name;
+              "ml-inference-app.model.version" = version;
+              "ml-inference-app.model.sha256" = sha256;
+            };
+          };
+        };
+      };
     in
     {
       packages = forAllSystems (pkgs:
         let
-          server = pkgs.rustPlatform.buildRustPackage {
-            pname = "server";
-            inherit version;
-            src = lib.fileset.toSource {
-              root = ./.;
-              fileset = lib.fileset.unions [
-                ./Cargo.toml
-                ./Cargo.lock
-                ./server
-                ./harness
-                ./fixtures
-              ];
-            };
-            cargoLock.lockFile = ./Cargo.lock;
-            cargoBuildFlags = [ "-p" "server" "--bin" "server" ];
-            # The server's own tests need no Docker; the harness's container tests run under
-            # `nix develop -c cargo test`, where Docker is reachable, not in the build sandbox.
-            cargoTestFlags = [ "-p" "server" ];
-            # A static glibc binary, like the Dockerfile's: the image needs no store paths.
-            buildInputs = [ pkgs.glibc.static ];
-            RUSTFLAGS = "-C target-feature=+crt-static";
-            dontPatchELF = true;
-            meta = {
-              description = "Logistic-regression inference service";
-              license = with lib.licenses; [ mit asl20 ];
-              mainProgram = "server";
-            };
-          };
+          built = build pkgs;
         in
         {
-          inherit server;
-          default = server;
-
-          # The image: the static binary and the default artifact at the root, nothing else.
-          # dockerTools fixes file times and `created`, so two builds give the same image.
-          image = pkgs.dockerTools.buildLayeredImage {
-            name = "ml-inference-app";
-            tag = "nix";
-            extraCommands = ''
-              cp ${server}/bin/server server
-              cp ${./fixtures/models/wine-quality.json} wine-quality.json
-            '';
-            config = {
-              User = "65532:65532";
-              ExposedPorts."8000/tcp" = { };
-              Entrypoint = [ "/server" ];
-              Healthcheck = {
-                Test = [ "CMD" "/server" "healthcheck" ];
-                Interval = 5000000000;
-                Timeout = 2000000000;
-                StartPeriod = 5000000000;
-                Retries = 3;
-              };
-              Labels = labels;
-            };
+          inherit (built) server;
+          default = built.server;
+          # The reference wine-quality model, as the Dockerfile's default.
+          image = built.imageFor {
+            artifact = ./fixtures/models/wine-quality.json;
+            name = "wine-quality";
+            version = "1.0.0";
+            sha256 = "b4f9d26340ecf0ab5ac1a08c1e4c043049c32dfd6c6f233e5bcd017ed7f8652f";
           };
         });
 
@@ -99,12 +130,21 @@
             pkgs.git
             pkgs.hadolint
             pkgs.actionlint
+            pkgs.shellcheck
+            pkgs.python3
+            pkgs.cargo-deny
+            pkgs.cargo-about
             # For the harness's static server build.
             pkgs.glibc.static
           ];
         };
       });
 
-      formatter = forAllSystems (pkgs: pkgs.nixpkgs-fmt);
+      # Builds the image for another artifact:
+      #   nix build --impure --expr '(builtins.getFlake (toString ./.)).lib.x86_64-linux.imageFor
+      #     { artifact = ./models/mine.json; name = "mine"; version = "1.0.0"; sha256 = "…"; }'
+      lib = forAllSystems (pkgs: { inherit (build pkgs) imageFor; });
+
+      formatter = forAllSystems (pkgs: pkgs.nixfmt);
     };
 }

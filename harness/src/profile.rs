@@ -71,7 +71,16 @@ impl Default for Profile {
     /// This project's image.
     fn default() -> Profile {
         Profile {
-            files: vec!["server".into(), "model.json".into()],
+            files: [
+                "server",
+                "model.json",
+                "LICENSE-MIT",
+                "LICENSE-APACHE",
+                "THIRD-PARTY-NOTICES.md",
+                "glibc.md",
+            ]
+            .map(String::from)
+            .into(),
             max_bytes: 5_000_000,
             user: Some("65532:65532".into()),
             port: Config::default().port,

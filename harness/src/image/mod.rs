@@ -90,7 +90,8 @@ pub fn build(docker: &Docker, root: &Path, options: &BuildOptions) -> Result<Bui
         Some(tag) => tag.clone(),
         None => {
             let mut hash = Sha256::new();
-            for part in [read(&dockerfile)?, read(&binary)?, artifact_bytes] {
+            let notices = read(&root.join("THIRD-PARTY-NOTICES.md"))?;
+            for part in [read(&dockerfile)?, read(&binary)?, artifact_bytes, notices] {
                 hash.update((part.len() as u64).to_le_bytes());
                 hash.update(part);
             }
@@ -121,6 +122,13 @@ pub fn build(docker: &Docker, root: &Path, options: &BuildOptions) -> Result<Bui
         .with_dockerfile(&dockerfile)
         .with_file(&binary, BINARY_PATH)
         .with_file(&artifact, &in_context)
+        .with_file(root.join("LICENSE-MIT"), "LICENSE-MIT")
+        .with_file(root.join("LICENSE-APACHE"), "LICENSE-APACHE")
+        .with_file(
+            root.join("THIRD-PARTY-NOTICES.md"),
+            "THIRD-PARTY-NOTICES.md",
+        )
+        .with_file(root.join("licenses/glibc.md"), "licenses/glibc.md")
         .build_image_with(
             BuildImageOptions::new()
                 .with_no_cache(options.no_cache)
