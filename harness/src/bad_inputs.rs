@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 use server::Artifact;
-use server::contract::errors::{ApiError, RowProblem, TensorError};
+use server::contract::errors::{ApiError, RowProblem, TensorError, shown_path};
 use server::contract::fixtures::{BadInput, BadInputs};
 use server::contract::routes::{Api, PREDICT};
 use server::{InputError, PredictError, Rows};
@@ -316,6 +316,19 @@ pub fn generate(oracle: &Artifact) -> BadInputs {
         status,
         message,
     );
+    let long_path = format!("/{}", "x".repeat(10_000));
+    let (status, message) = seed(ApiError::NoRoute {
+        path: shown_path(&long_path),
+    });
+    add(
+        "a 10 KB path is not echoed whole",
+        "GET",
+        &long_path,
+        None,
+        None,
+        status,
+        message,
+    );
     let (status, message) = seed(ApiError::MethodNotAllowed { allow: "POST" });
     add("wrong method", "GET", PREDICT, None, None, status, message);
     add(
@@ -611,7 +624,7 @@ mod tests {
     fn every_class_of_bad_input_is_in_the_catalogue() {
         let catalogue = generate(&Artifact::embedded().unwrap());
         assert_eq!(catalogue.model, "wine-quality");
-        assert_eq!(catalogue.cases.len(), 42);
+        assert_eq!(catalogue.cases.len(), 43);
         let names: Vec<&str> = catalogue.cases.iter().map(|c| c.name.as_str()).collect();
         for name in [
             "score overflow",

@@ -1,6 +1,7 @@
 //! `server`: serves the model over HTTP until SIGTERM or SIGINT.
 //! `server healthcheck`: exits 0 when the local server is ready, 1 otherwise.
 //! `server --version`: prints the version and exits at once.
+//! `server --help`: prints the usage and every environment variable.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
@@ -10,6 +11,7 @@ use signal_hook::iterator::Signals;
 
 use server::Artifact;
 use server::contract::Config;
+use server::contract::env::HELP;
 use server::contract::lifecycle::{DRAIN_GRACE, LISTENING, STOPPED, STOPPING};
 use server::http::{Service, healthcheck, log};
 
@@ -22,9 +24,13 @@ fn main() -> ExitCode {
             println!("server {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
+        Some("-h" | "--help") => {
+            print!("{}", help());
+            ExitCode::SUCCESS
+        }
         Some(other) => {
             eprintln!(
-                "server: unknown argument {other:?}; usage: server [healthcheck | --version]"
+                "server: unknown argument {other:?}; usage: server [healthcheck | --version | --help]"
             );
             ExitCode::from(2)
         }
@@ -90,6 +96,22 @@ fn run(start: Instant, start_time: SystemTime) -> Result<(), String> {
         "{STOPPED}"
     );
     Ok(())
+}
+
+/// The usage, and every environment variable with its default.
+fn help() -> String {
+    let mut out = format!(
+        "server {}: logistic-regression predictions over HTTP (a simple JSON API and the Open \
+         Inference Protocol), until SIGTERM or SIGINT.\n\n\
+         Usage: server [healthcheck | --version | --help]\n  \
+         healthcheck  exit 0 when the local server is ready, 1 otherwise\n\n\
+         Configuration, by environment only; a bad value stops start-up with one line:\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    for (name, default, meaning) in HELP {
+        out.push_str(&format!("  {name:<16} {meaning} [default: {default}]\n"));
+    }
+    out
 }
 
 fn healthcheck() -> ExitCode {

@@ -142,7 +142,13 @@ fn metrics_count_requests_rows_and_describe_the_model() {
     post(&app, "/predict", &json!({"instances": [ONES, TWOS]}));
     post(&app, "/predict", &json!({"instances": []}));
     get(&app, "/nowhere");
-    let (status, text) = call(&app, "GET", "/metrics", None, b"");
+    let openmetrics = Request::fake_http(
+        "GET",
+        "/metrics",
+        vec![("Accept".into(), "application/openmetrics-text".into())],
+        vec![],
+    );
+    let (status, text) = read(answer(&app, &openmetrics));
     assert_eq!(status, 200);
     for line in [
         r#"http_requests_total{route="/predict",method="POST",status="200"} 1"#,
@@ -161,6 +167,29 @@ fn metrics_count_requests_rows_and_describe_the_model() {
     assert!(text.contains(&format!(r#"model_info{{name="wine-quality",version="1.0.0",kind="binary",artifact_sha256="{sha}"}} 1"#)), "{text}");
     assert!(text.contains("process_start_time_seconds "));
     assert!(text.ends_with("# EOF\n"));
+
+    // Without an Accept asking for OpenMetrics: the same samples in Prometheus text 0.0.4.
+    let plain = answer(&app, &Request::fake_http("GET", "/metrics", vec![], vec![]));
+    let content_type = plain
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Content-Type"))
+        .map(|(_, v)| v.to_string());
+    assert_eq!(
+        content_type.as_deref(),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let (_, plain) = read(plain);
+    assert!(!plain.contains("# EOF"), "{plain}");
+    assert!(
+        plain.contains("# TYPE http_requests_total counter\n"),
+        "{plain}"
+    );
+    assert!(plain.contains("# TYPE model_info gauge\n"), "{plain}");
+    assert!(
+        plain.contains(r#"predictions_total{route="/predict"} 2"#),
+        "{plain}"
+    );
 }
 
 #[test]

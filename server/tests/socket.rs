@@ -240,6 +240,22 @@ fn bad_configuration_stops_start_up_with_one_line() {
 }
 
 #[test]
+fn help_lists_every_variable_and_exits_zero() {
+    for flag in ["--help", "-h"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_server"))
+            .arg(flag)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{flag}");
+        let text = String::from_utf8_lossy(&output.stdout);
+        for var in server::contract::env::VARIABLES {
+            assert!(text.contains(var), "{flag}: {var} missing from\n{text}");
+        }
+        assert!(text.contains("[default: 8000]"), "{text}");
+    }
+}
+
+#[test]
 fn healthcheck_reports_readiness_by_exit_code() {
     let service = start();
     let port = service.addr().port().to_string();

@@ -30,6 +30,14 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
                         .into_bytes(),
                 ),
             ),
+            // A Prometheus scraper asks for OpenMetrics; the plain text is checked below.
+            _ if route.endpoint == Endpoint::Metrics => client.send_with(
+                "GET",
+                &path,
+                None,
+                &[("Accept", "application/openmetrics-text; version=1.0.0")],
+                None,
+            ),
             _ => client.get(&path),
         }
         .map_err(why)?;
@@ -42,6 +50,7 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
         );
         if route.endpoint == Endpoint::Metrics {
             metrics(&answer, oracle)?;
+            prometheus_text(&client.get(&path).map_err(why)?)?;
             continue;
         }
         ensure!(
@@ -141,6 +150,26 @@ fn v2_metadata(
             ]),
         "{path}: outputs {}",
         meta["outputs"]
+    );
+    Ok(())
+}
+
+/// Without OpenMetrics in `Accept`, the Prometheus text format 0.0.4.
+fn prometheus_text(answer: &Answer) -> Result<(), String> {
+    ensure!(
+        answer.status == 200
+            && answer
+                .content_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("text/plain; version=0.0.4")),
+        "/metrics without Accept: {} {:?}",
+        answer.status,
+        answer.content_type
+    );
+    ensure!(
+        !answer.body.contains("# EOF")
+            && answer.body.contains("# TYPE http_requests_total counter"),
+        "/metrics without Accept is not Prometheus text"
     );
     Ok(())
 }

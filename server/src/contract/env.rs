@@ -50,6 +50,34 @@ pub const VARIABLES: [&str; 8] = [
     LOG_FORMAT,
 ];
 
+/// Each variable with its default and meaning, for `server --help` and the README.
+pub const HELP: [(&str, &str, &str); 8] = [
+    (HOST, "0.0.0.0", "the address to listen on"),
+    (PORT, "8000", "the port to listen on; 0 picks a free one"),
+    (
+        MODEL_PATH,
+        "the embedded wine-quality artifact",
+        "an artifact file to serve instead",
+    ),
+    (
+        MODEL_SHA256,
+        "unset",
+        "start-up stops unless the artifact has this SHA-256",
+    ),
+    (WORKERS, "4 per core", "threads handling requests"),
+    (
+        MAX_BODY_BYTES,
+        "2097152",
+        "a larger request body is refused (413; 400 on V2) unread",
+    ),
+    (
+        MAX_BATCH_ROWS,
+        "1000",
+        "a batch of more rows is refused (413; 400 on V2)",
+    ),
+    (LOG_FORMAT, "text", "text or json lines on stdout"),
+];
+
 /// The service's validated settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -234,6 +262,24 @@ mod tests {
             // MODEL_PATH takes any path; every other variable refuses this value.
             assert_eq!(err.is_err(), var != "MODEL_PATH", "{var}");
         }
+    }
+
+    #[test]
+    fn help_describes_every_variable_in_order_with_the_real_defaults() {
+        let documented: Vec<&str> = HELP.iter().map(|(name, _, _)| *name).collect();
+        assert_eq!(documented, VARIABLES);
+        let default = Config::default();
+        let shown = |var: &str| HELP.iter().find(|(n, _, _)| *n == var).unwrap().1;
+        assert_eq!(shown(HOST), default.host.to_string());
+        assert_eq!(shown(PORT), default.port.to_string());
+        assert_eq!(
+            shown(MAX_BODY_BYTES),
+            default.limits.max_body_bytes.to_string()
+        );
+        assert_eq!(
+            shown(MAX_BATCH_ROWS),
+            default.limits.max_batch_rows.to_string()
+        );
     }
 
     #[test]

@@ -122,6 +122,22 @@ pub enum RowProblem {
     Missing(String),
 }
 
+/// How much of a request's path an error message or a log line repeats.
+pub const PATH_SHOWN: usize = 128;
+
+/// `path` as messages and logs show it: at most [`PATH_SHOWN`] bytes (cut at a character
+/// boundary), then how many more there were, so a long path is never echoed whole.
+pub fn shown_path(path: &str) -> String {
+    if path.len() <= PATH_SHOWN {
+        return path.to_owned();
+    }
+    let cut = (0..=PATH_SHOWN)
+        .rev()
+        .find(|i| path.is_char_boundary(*i))
+        .unwrap_or(0);
+    format!("{}… ({} bytes in all)", &path[..cut], path.len())
+}
+
 impl ApiError {
     /// The status this error has on `api`.
     pub fn status(&self, api: Api) -> u16 {
@@ -189,6 +205,15 @@ mod tests {
                 "{error:?}"
             );
         }
+    }
+
+    #[test]
+    fn long_paths_are_cut() {
+        assert_eq!(shown_path("/short"), "/short");
+        let long = format!("/{}", "é".repeat(100));
+        let shown = shown_path(&long);
+        assert!(shown.len() < 160, "{shown}");
+        assert!(shown.ends_with("… (201 bytes in all)"), "{shown}");
     }
 
     #[test]

@@ -31,10 +31,13 @@ pub fn dispatch(
         }
         Endpoint::Model => json(&ModelResponse::of(artifact, state.limits())),
         Endpoint::Predict => predict(state, template, request, body),
-        Endpoint::Metrics => Ok(Response::from_data(
-            metrics::CONTENT_TYPE,
-            state.metrics().encode(),
-        )),
+        Endpoint::Metrics => {
+            let content_type = metrics::content_type(request.header("Accept"));
+            Ok(Response::from_data(
+                content_type,
+                state.metrics().encode(content_type),
+            ))
+        }
         Endpoint::OpenApi => Ok(Response::from_data(
             "application/json",
             state.openapi().to_owned(),

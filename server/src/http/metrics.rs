@@ -1,7 +1,10 @@
-//! Prometheus metrics, exposed at `/metrics` in the OpenMetrics text format that Prometheus
-//! scrapes: requests by route, method and status, requests in flight, latency by route,
-//! predicted rows, the served model, and when the process started and how long it took to
-//! become ready.
+//! Prometheus metrics, exposed at `/metrics`: requests by route, method and status, requests in
+//! flight, latency by route, predicted rows, the served model, and when the process started and
+//! how long it took to become ready.
+//!
+//! The registry encodes OpenMetrics text, which a client gets when its `Accept` asks for it;
+//! everyone else gets the Prometheus text format 0.0.4, which every scraper reads: the same
+//! samples, with counter and info families named as their samples are, and no `# EOF`.
 
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,8 +21,18 @@ use prometheus_client::registry::Registry;
 use crate::artifact::Artifact;
 use crate::contract::lifecycle::IN_FLIGHT_METRIC;
 
-/// The content type of [`Metrics::encode`]'s output.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of the OpenMetrics encoding.
+pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The content type of the Prometheus text encoding.
+pub const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The content type to answer a client whose `Accept` header is `accept`.
+pub fn content_type(accept: Option<&str>) -> &'static str {
+    match accept {
+        Some(accept) if accept.contains("application/openmetrics-text") => OPENMETRICS,
+        _ => PROMETHEUS_TEXT,
+    }
+}
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -163,11 +176,81 @@ impl Metrics {
         self.startup.set(startup.as_secs_f64());
     }
 
-    /// The exposition text.
-    pub fn encode(&self) -> String {
+    /// The exposition text in the format `content_type` names (see [`content_type`]).
+    pub fn encode(&self, content_type: &str) -> String {
         let mut out = String::with_capacity(4096);
         // Writing into a String cannot fail.
         let _ = encode(&mut out, &self.registry);
-        out
+        if content_type == OPENMETRICS {
+            out
+        } else {
+            prometheus_text(&out)
+        }
+    }
+}
+
+/// OpenMetrics text as Prometheus text 0.0.4: a counter's family takes its samples' `_total`
+/// name, an info family becomes a gauge named `_info`, and `# UNIT` and `# EOF` go.
+fn prometheus_text(openmetrics: &str) -> String {
+    let mut renamed: Vec<(String, String)> = vec![];
+    for line in openmetrics.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ")
+            && let Some((name, kind)) = rest.split_once(' ')
+        {
+            match kind {
+                "counter" => renamed.push((name.to_owned(), format!("{name}_total"))),
+                "info" => renamed.push((name.to_owned(), format!("{name}_info"))),
+                _ => {}
+            }
+        }
+    }
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let mut line = line.to_owned();
+        for prefix in ["# TYPE ", "# HELP "] {
+            if let Some(rest) = line.strip_prefix(prefix)
+                && let Some((name, tail)) = rest.split_once(' ')
+                && let Some((_, new)) = renamed.iter().find(|(old, _)| old == name)
+            {
+                let tail = if tail == "info" { "gauge" } else { tail };
+                line = format!("{prefix}{new} {tail}");
+            }
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text_names_families_as_their_samples_and_has_no_eof() {
+        let openmetrics = "# HELP requests Requests.\n# TYPE requests counter\nrequests_total{a=\"b\"} 3\n\
+            # HELP model The model.\n# TYPE model info\nmodel_info{name=\"x\"} 1\n\
+            # HELP up Up.\n# TYPE up gauge\n# UNIT up seconds\nup 1\n# EOF\n";
+        assert_eq!(
+            prometheus_text(openmetrics),
+            "# HELP requests_total Requests.\n# TYPE requests_total counter\nrequests_total{a=\"b\"} 3\n\
+             # HELP model_info The model.\n# TYPE model_info gauge\nmodel_info{name=\"x\"} 1\n\
+             # HELP up Up.\n# TYPE up gauge\nup 1\n"
+        );
+    }
+
+    #[test]
+    fn openmetrics_only_when_asked() {
+        assert_eq!(content_type(None), PROMETHEUS_TEXT);
+        assert_eq!(content_type(Some("text/plain")), PROMETHEUS_TEXT);
+        assert_eq!(
+            content_type(Some(
+                "application/openmetrics-text; version=1.0.0,text/plain;q=0.5"
+            )),
+            OPENMETRICS
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use rouille::{Request, Response};
 use serde::Serialize;
 
-use crate::contract::errors::ApiError;
+use crate::contract::errors::{ApiError, shown_path};
 use crate::contract::lifecycle::REQUEST;
 use crate::contract::routes::{self, Api, Unrouted};
 use crate::http::body::{self, Body};
@@ -46,7 +46,9 @@ pub fn handle(state: &State, entry: &InFlight<'_>, request: &Request, body: Body
         }
         Err(unrouted) => {
             let error = match unrouted {
-                Unrouted::NotFound => ApiError::NoRoute { path: path.clone() },
+                Unrouted::NotFound => ApiError::NoRoute {
+                    path: shown_path(&path),
+                },
                 Unrouted::MethodNotAllowed { allow } => ApiError::MethodNotAllowed { allow },
             };
             ("unmatched", error_response(&error, routes::api_of(&path)))
@@ -57,7 +59,7 @@ pub fn handle(state: &State, entry: &InFlight<'_>, request: &Request, body: Body
     state.metrics().observe(template, method, status, took);
     tracing::info!(
         method,
-        path,
+        path = shown_path(&path),
         status,
         micros = took.as_micros() as u64,
         "{REQUEST}"
