@@ -72,6 +72,7 @@ fn a_service_with_smaller_limits_passes_every_http_check() {
     let limits = Limits {
         max_body_bytes: 64 * 1024,
         max_batch_rows: 10,
+        ..Limits::default()
     };
     let checks = check("wine-quality", limits);
     let failed: Vec<String> = checks

@@ -86,8 +86,9 @@ fn run(start: Instant, start_time: SystemTime) -> Result<(), String> {
 
     let signal = signals.forever().next().unwrap_or(SIGTERM);
     let stopping = Instant::now();
-    // Readiness turns 503 before the event is written, so whoever reads it sees the drain.
-    state.begin_shutdown();
+    // Readiness turns 503 and the listener closes before the event is written, so whoever
+    // reads it sees the drain, and the count is of every request that had arrived.
+    service.stop_accepting();
     tracing::info!(signal, in_flight = state.in_flight(), "{STOPPING}");
     let drained = service.drain(DRAIN_GRACE);
     tracing::info!(

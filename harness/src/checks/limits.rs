@@ -1,7 +1,8 @@
 //! The limits the service announces on `GET /model` are the limits it enforces: a batch one row
 //! over `max_batch_rows` and a body one byte over `max_body_bytes` are refused through both
 //! APIs with the contract's message; a body declared too large is refused before it is sent,
-//! and an endless chunked body after the limit. The service stays up.
+//! and an endless chunked body after the limit; a request line or head over its limit is
+//! refused before routing. The service stays up.
 
 use server::Artifact;
 use server::contract::Limits;
@@ -98,9 +99,42 @@ pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
         "chunked body over MAX_BODY_BYTES",
     )?;
 
+    // The transport limits, answered before routing, on any path.
+    let line = format!(
+        "GET /{} HTTP/1.1\r\nHost: harness\r\n\r\n",
+        "x".repeat(limits.max_request_line_bytes)
+    );
+    let answer = client.raw(&line, &[]).map_err(why)?;
+    let too_long = ApiError::RequestLineTooLong {
+        limit: limits.max_request_line_bytes,
+    };
+    refused(
+        too_long,
+        Api::Seed,
+        answer,
+        "request line over MAX_REQUEST_LINE_BYTES",
+    )?;
+    let head = format!(
+        "GET /health HTTP/1.1\r\nHost: harness\r\nX-Padding: {}\r\n\r\n",
+        "y".repeat(limits.max_header_bytes)
+    );
+    let answer = client.raw(&head, &[]).map_err(why)?;
+    let too_large = ApiError::HeaderTooLarge {
+        limit: limits.max_header_bytes,
+    };
+    refused(
+        too_large,
+        Api::Seed,
+        answer,
+        "request head over MAX_HEADER_BYTES",
+    )?;
+
     still_up(client, width)?;
     Ok(Passed::new(format!(
-        "the announced limits ({} rows, {} bytes) are enforced through both APIs, declared and chunked; the service still answers",
-        limits.max_batch_rows, limits.max_body_bytes
+        "the announced limits ({} rows, {} bytes of body, {} of request line, {} of head) are enforced through both APIs, declared and chunked; the service still answers",
+        limits.max_batch_rows,
+        limits.max_body_bytes,
+        limits.max_request_line_bytes,
+        limits.max_header_bytes
     )))
 }

@@ -37,9 +37,19 @@ pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
 pub const MAX_BATCH_ROWS: &str = "MAX_BATCH_ROWS";
 /// `text` or `json`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
+/// See [`Limits::max_header_bytes`].
+pub const MAX_HEADER_BYTES: &str = "MAX_HEADER_BYTES";
+/// See [`Limits::max_request_line_bytes`].
+pub const MAX_REQUEST_LINE_BYTES: &str = "MAX_REQUEST_LINE_BYTES";
+/// See [`Limits::header_timeout_ms`].
+pub const HEADER_TIMEOUT_MS: &str = "HEADER_TIMEOUT_MS";
+/// See [`Limits::idle_timeout_ms`].
+pub const IDLE_TIMEOUT_MS: &str = "IDLE_TIMEOUT_MS";
+/// See [`Limits::max_connections`].
+pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
 
 /// Every environment variable the server reads.
-pub const VARIABLES: [&str; 8] = [
+pub const VARIABLES: [&str; 13] = [
     HOST,
     PORT,
     MODEL_PATH,
@@ -47,11 +57,16 @@ pub const VARIABLES: [&str; 8] = [
     WORKERS,
     MAX_BODY_BYTES,
     MAX_BATCH_ROWS,
+    MAX_HEADER_BYTES,
+    MAX_REQUEST_LINE_BYTES,
+    HEADER_TIMEOUT_MS,
+    IDLE_TIMEOUT_MS,
+    MAX_CONNECTIONS,
     LOG_FORMAT,
 ];
 
 /// Each variable with its default and meaning, for `server --help` and the README.
-pub const HELP: [(&str, &str, &str); 8] = [
+pub const HELP: [(&str, &str, &str); 13] = [
     (HOST, "0.0.0.0", "the address to listen on"),
     (PORT, "8000", "the port to listen on; 0 picks a free one"),
     (
@@ -74,6 +89,31 @@ pub const HELP: [(&str, &str, &str); 8] = [
         MAX_BATCH_ROWS,
         "1000",
         "a batch of more rows is refused (413; 400 on V2)",
+    ),
+    (
+        MAX_HEADER_BYTES,
+        "16384",
+        "a larger request head is refused (431) and the connection closed",
+    ),
+    (
+        MAX_REQUEST_LINE_BYTES,
+        "8192",
+        "a longer request line is refused (414) and the connection closed",
+    ),
+    (
+        HEADER_TIMEOUT_MS,
+        "10000",
+        "a request not received this long after its first byte gets 408",
+    ),
+    (
+        IDLE_TIMEOUT_MS,
+        "60000",
+        "an idle keep-alive connection is closed after this long",
+    ),
+    (
+        MAX_CONNECTIONS,
+        "10000",
+        "a connection beyond this many open ones gets 503",
     ),
     (LOG_FORMAT, "text", "text or json lines on stdout"),
 ];
@@ -161,6 +201,26 @@ impl Config {
             config.limits.max_batch_rows =
                 positive(&v, MAX_BATCH_ROWS, "a row count of at least 1", usize::MAX)?;
         }
+        let count = |var: &'static str, field: &mut usize| -> Result<(), ConfigError> {
+            if let Some(v) = get(var) {
+                *field = positive(&v, var, "a whole number of at least 1", usize::MAX)?;
+            }
+            Ok(())
+        };
+        count(MAX_HEADER_BYTES, &mut config.limits.max_header_bytes)?;
+        count(
+            MAX_REQUEST_LINE_BYTES,
+            &mut config.limits.max_request_line_bytes,
+        )?;
+        count(MAX_CONNECTIONS, &mut config.limits.max_connections)?;
+        let millis = |var: &'static str, field: &mut u64| -> Result<(), ConfigError> {
+            if let Some(v) = get(var) {
+                *field = positive(&v, var, "milliseconds, at least 1", usize::MAX)? as u64;
+            }
+            Ok(())
+        };
+        millis(HEADER_TIMEOUT_MS, &mut config.limits.header_timeout_ms)?;
+        millis(IDLE_TIMEOUT_MS, &mut config.limits.idle_timeout_ms)?;
         if let Some(v) = get(LOG_FORMAT) {
             config.log_format = match v.trim() {
                 "text" => LogFormat::Text,
@@ -249,6 +309,7 @@ mod tests {
                 limits: Limits {
                     max_body_bytes: 1024,
                     max_batch_rows: 10,
+                    ..Limits::default()
                 },
                 log_format: LogFormat::Json,
             }

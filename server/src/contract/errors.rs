@@ -67,6 +67,21 @@ pub enum ApiError {
     /// Shutting down: only liveness is answered (503).
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The request head is larger than `MAX_HEADER_BYTES` (431), answered before routing.
+    #[error("the request head is larger than the limit of {limit} bytes")]
+    HeaderTooLarge { limit: usize },
+    /// The request line is longer than `MAX_REQUEST_LINE_BYTES` (414), before routing.
+    #[error("the request line is longer than the limit of {limit} bytes")]
+    RequestLineTooLong { limit: usize },
+    /// The request did not arrive within `HEADER_TIMEOUT_MS` of its first byte (408).
+    #[error("the request did not arrive within {millis} ms")]
+    RequestTimeout { millis: u64 },
+    /// `MAX_CONNECTIONS` connections are open already (503), answered on accepting.
+    #[error("too many connections: {limit} are open already")]
+    TooManyConnections { limit: usize },
+    /// The request head is not HTTP (400), answered before routing.
+    #[error("malformed request head: {detail}")]
+    MalformedHead { detail: String },
     /// A fault of the server's own, never caused by input (500).
     #[error("{0}")]
     Internal(&'static str),
@@ -142,7 +157,14 @@ impl ApiError {
     /// The status this error has on `api`.
     pub fn status(&self, api: Api) -> u16 {
         let seed = match self {
-            ApiError::Malformed { .. } | ApiError::Invalid { .. } | ApiError::Tensor(_) => 400,
+            ApiError::Malformed { .. }
+            | ApiError::Invalid { .. }
+            | ApiError::Tensor(_)
+            | ApiError::MalformedHead { .. } => 400,
+            ApiError::HeaderTooLarge { .. } => 431,
+            ApiError::RequestLineTooLong { .. } => 414,
+            ApiError::RequestTimeout { .. } => 408,
+            ApiError::TooManyConnections { .. } => 503,
             ApiError::Row { .. }
             | ApiError::Input(_)
             | ApiError::Predict(_)

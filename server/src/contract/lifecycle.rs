@@ -14,7 +14,8 @@ pub const EVENT: &str = "message";
 
 /// Listening with the model loaded. Fields: [`ADDR`], [`STARTUP_MS`].
 pub const LISTENING: &str = "listening";
-/// A stop signal arrived; readiness is 503 from now on. Field: [`IN_FLIGHT`].
+/// A stop signal arrived: readiness is 503, the listener is closed (new connections are
+/// refused) and idle connections are closed. Field: [`IN_FLIGHT`].
 pub const STOPPING: &str = "stopping";
 /// Drained; the process exits next. Field: [`DRAINED`].
 pub const STOPPED: &str = "stopped";
@@ -25,8 +26,8 @@ pub const REQUEST: &str = "request";
 pub const ADDR: &str = "addr";
 /// Milliseconds from process start to listening with the model loaded.
 pub const STARTUP_MS: &str = "startup_ms";
-/// Requests received and not yet answered when the stop signal came: each had its request head
-/// read by the service. They are all served before the process exits.
+/// Requests in flight when the stop signal came: those whose first byte has arrived and whose
+/// answer is not yet written. They are all served before the process exits.
 pub const IN_FLIGHT: &str = "in_flight";
 /// Whether every request in flight was answered within [`DRAIN_GRACE`].
 pub const DRAINED: &str = "drained";

@@ -96,6 +96,7 @@ mod tests {
         let limits = Limits {
             max_body_bytes: 10,
             max_batch_rows: 7,
+            ..Limits::default()
         };
         let doc = document(&artifact, limits);
         let request = &doc["components"]["schemas"]["PredictRequest"];

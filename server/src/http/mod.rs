@@ -1,15 +1,15 @@
 //! The HTTP service, behind the `http` feature: a one-way stack from the socket down.
 //!
 //! # Layout
-//! - [`service`]: binds, runs the worker pool, drains on shutdown; [`body`]: bodies read once
-//!   under the limit.
+//! - [`service`]: binds and drains; [`transport`]: connections on one event loop, the
+//!   transport limits, a bounded worker pool; [`body`]: bodies bounded under the limit.
 //! - [`pipeline`]: admit, route, handle, map errors, count, log.
 //! - [`handlers`]: one function per endpoint.
 //! - [`state`]: the model, limits, metrics and shutdown flag every request may need.
 //! - [`metrics`], [`log`]: observability; [`healthcheck`]: the probe behind `HEALTHCHECK`.
 //!
-//! Imports point one way: service → pipeline → handlers → state → metrics, with [`body`]
-//! beneath the first three. Nothing calls back up.
+//! Imports point one way: service → transport → pipeline → handlers → state → metrics, with
+//! [`body`] beneath them. Nothing calls back up.
 
 pub mod body;
 pub mod handlers;
@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod service;
 pub mod state;
+pub mod transport;
 
 pub use service::{Service, StartError};
 pub use state::State;

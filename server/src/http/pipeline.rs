@@ -12,12 +12,12 @@ use crate::contract::lifecycle::REQUEST;
 use crate::contract::routes::{self, Api, Unrouted};
 use crate::http::body::{self, Body};
 use crate::http::handlers;
-use crate::http::state::{InFlight, State};
+use crate::http::state::State;
 
 /// Answers a request whose body is still in it: for callers with a whole rouille request, such
-/// as tests through `Request::fake_http`.
+/// as tests through `Request::fake_http`. It is admitted unless the service is shutting down.
 pub fn answer(state: &State, request: &Request) -> Response {
-    let entry = state.enter();
+    let _entry = state.enter();
     let declared = request
         .header("Content-Length")
         .and_then(|len| len.trim().parse().ok());
@@ -25,18 +25,19 @@ pub fn answer(state: &State, request: &Request) -> Response {
         Some(data) => body::read(data, declared, state.limits().max_body_bytes),
         None => Ok(Vec::new()),
     };
-    handle(state, &entry, request, body)
+    handle(state, state.is_ready(), request, body)
 }
 
-/// Answers a request that [`State::enter`] has already counted, with its body read.
-pub fn handle(state: &State, entry: &InFlight<'_>, request: &Request, body: Body) -> Response {
+/// Answers a request, with its body read. An `admitted` request arrived before shutdown and
+/// gets its normal answer; any other gets 503, but for liveness. The caller counts it in flight.
+pub fn handle(state: &State, admitted: bool, request: &Request, body: Body) -> Response {
     let started = Instant::now();
     let path = request.url();
     let method = method_label(request.method());
     let (template, response) = match routes::resolve(request.method(), &path) {
         Ok(matched) => {
             let api = matched.route.api();
-            let answer = if entry.admitted() || matched.route.endpoint.is_liveness() {
+            let answer = if admitted || matched.route.endpoint.is_liveness() {
                 handlers::dispatch(state, &matched, request, body)
             } else {
                 Err(ApiError::ShuttingDown)

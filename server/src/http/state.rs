@@ -1,6 +1,7 @@
 //! The shared state every request may need: the model, the limits, the metrics, and whether the
 //! service is shutting down. Immutable but for counters; it calls nothing above it.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -14,7 +15,7 @@ use crate::http::metrics::Metrics;
 pub struct State {
     artifact: Artifact,
     limits: Limits,
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
     /// The OpenAPI document for this artifact and these limits, built once.
     openapi: String,
     stopping: AtomicBool,
@@ -23,7 +24,7 @@ pub struct State {
 impl State {
     /// The state for serving `artifact`; `started` is when the process began.
     pub fn new(artifact: Artifact, limits: Limits, started: SystemTime) -> State {
-        let metrics = Metrics::new(&artifact, started);
+        let metrics = Arc::new(Metrics::new(&artifact, started));
         let openapi = openapi::document(&artifact, limits).to_string();
         State {
             artifact,
@@ -68,13 +69,10 @@ impl State {
     }
 
     /// Counts a request as in flight until the guard is dropped; shutdown waits for these.
-    /// Whether it will be served or refused as shutting down is decided here, on arrival, so
-    /// that a request already arriving when the stop signal comes is still served.
-    pub fn enter(&self) -> InFlight<'_> {
+    pub fn enter(&self) -> InFlight {
         self.metrics.enter();
         InFlight {
-            metrics: &self.metrics,
-            admitted: self.is_ready(),
+            metrics: Arc::clone(&self.metrics),
         }
     }
 
@@ -86,20 +84,11 @@ impl State {
 
 /// A request in flight; dropping it ends the request, even when the handler panicked.
 #[derive(Debug)]
-pub struct InFlight<'a> {
-    metrics: &'a Metrics,
-    /// Arrived before shutdown began, so it is served.
-    admitted: bool,
+pub struct InFlight {
+    metrics: Arc<Metrics>,
 }
 
-impl InFlight<'_> {
-    /// Whether the request arrived before shutdown began.
-    pub fn admitted(&self) -> bool {
-        self.admitted
-    }
-}
-
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
         self.metrics.leave();
     }
