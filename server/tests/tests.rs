@@ -11,4 +11,5 @@ mod prediction;
 mod socket;
 mod train_csv;
 mod training;
+mod transport;
 mod util;

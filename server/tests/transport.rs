@@ -1,0 +1,294 @@
+//! The transport's bounds, over real sockets on 127.0.0.1 against the real binary as a child
+//! process, so that the figures read from /proc are its own: idle connections cost no threads,
+//! a huge head costs no memory, a slow head times out, the connection cap holds, pipelined and
+//! chunked requests work, and SIGTERM loses no request that had been sent. Times are printed,
+//! never asserted; no sleep decides an outcome.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use server::contract::lifecycle::{ADDR, EVENT, LISTENING, STOPPING};
+
+use crate::util::read_response;
+
+/// The server binary on a free port with `env`, and its address once it listens.
+fn spawn(
+    env: &[(&str, &str)],
+) -> (
+    Child,
+    SocketAddr,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("LOG_FORMAT", "json")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = log
+        .by_ref()
+        .find_map(|line| {
+            let value: Value = serde_json::from_str(&line.unwrap()).ok()?;
+            (value[EVENT] == LISTENING).then(|| value[ADDR].as_str().unwrap().parse().unwrap())
+        })
+        .unwrap();
+    (child, addr, log)
+}
+
+/// A `/proc/<pid>/status` field, in its own unit (kB for memory).
+fn status(child: &Child, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .trim_start_matches(':')
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap()
+}
+
+fn health(addr: SocketAddr) -> u16 {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    read_response(&mut BufReader::new(stream)).unwrap().0
+}
+
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// 3,000 idle keep-alive connections: the thread count stays the workers plus a small
+/// constant, memory stays small, and a fresh connection is still answered.
+#[test]
+fn three_thousand_idle_connections_cost_no_threads() {
+    rlimit::increase_nofile_limit(u64::MAX).unwrap();
+    let (child, addr, _log) = spawn(&[("WORKERS", "4")]);
+    let threads_before = status(&child, "Threads");
+    let started = Instant::now();
+    let idle: Vec<TcpStream> = (0..3000)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    // Every connection answered is every connection accepted before it.
+    assert_eq!(health(addr), 200);
+    let threads = status(&child, "Threads");
+    let rss_kb = status(&child, "VmRSS");
+    eprintln!(
+        "3000 idle connections in {:?}: threads {threads_before} -> {threads}, RSS {rss_kb} kB",
+        started.elapsed()
+    );
+    assert!(threads <= 4 + 4, "{threads} threads");
+    assert!(rss_kb < 30 * 1024, "RSS {rss_kb} kB");
+    drop(idle);
+    stop(child);
+}
+
+/// A 64 MiB head is refused with 431 after the limit, without being held in memory.
+#[test]
+fn a_huge_head_is_refused_without_being_read() {
+    let (child, addr, _log) = spawn(&[]);
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nX-Padding: ")
+        .unwrap();
+    let chunk = vec![b'y'; 1 << 20];
+    // The server answers and closes once the limit is passed: writing then fails.
+    for _ in 0..64 {
+        if stream.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    let (status, body) = read_response(&mut BufReader::new(&stream)).unwrap();
+    assert_eq!(status, 431, "{body}");
+    assert!(
+        body.contains("the request head is larger than the limit of 16384 bytes"),
+        "{body}"
+    );
+    let peak_kb = status_of(&child, "VmHWM");
+    eprintln!("64 MiB head: peak RSS {peak_kb} kB");
+    assert!(peak_kb < 20 * 1024, "peak RSS {peak_kb} kB");
+    assert_eq!(health(addr), 200);
+    stop(child);
+}
+
+fn status_of(child: &Child, field: &str) -> u64 {
+    status(child, field)
+}
+
+/// A head that trickles in past HEADER_TIMEOUT_MS gets 408 and the connection is closed.
+#[test]
+fn a_slow_head_times_out_with_408() {
+    let (child, addr, _log) = spawn(&[("HEADER_TIMEOUT_MS", "300")]);
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let started = Instant::now();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n")
+        .unwrap();
+    let (status, body) = read_response(&mut BufReader::new(&stream)).unwrap();
+    eprintln!("slow head refused after {:?}", started.elapsed());
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(
+        body,
+        r#"{"error":"the request did not arrive within 300 ms"}"#
+    );
+    let mut rest = Vec::new();
+    assert_eq!(
+        stream.read_to_end(&mut rest).unwrap(),
+        0,
+        "the connection stays open"
+    );
+    assert_eq!(health(addr), 200);
+    stop(child);
+}
+
+/// Past MAX_CONNECTIONS a new connection gets 503 with `Connection: close`; the service
+/// answers again once one closes.
+#[test]
+fn the_connection_cap_answers_503() {
+    let (child, addr, _log) = spawn(&[("MAX_CONNECTIONS", "3")]);
+    let open: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    let mut extra = TcpStream::connect(addr).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = String::new();
+    extra.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Connection: close"), "{answer}");
+    assert!(
+        answer.ends_with(r#"{"error":"too many connections: 3 are open already"}"#),
+        "{answer}"
+    );
+    drop(open);
+    // Closed connections are noticed when they are read: ask until one is free again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let (status, _) = read_response(&mut BufReader::new(stream)).unwrap();
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {status}");
+    }
+    stop(child);
+}
+
+/// Two requests in one write get two answers, in order; a chunked body is read.
+#[test]
+fn pipelined_and_chunked_requests_are_served() {
+    let (child, addr, _log) = spawn(&[]);
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let row = json!({"instances": [[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]]})
+        .to_string();
+    let chunked = format!(
+        "POST /predict HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+        10,
+        &row[..10],
+        row.len() - 10,
+        &row[10..]
+    );
+    let two = format!(
+        "GET /health HTTP/1.1\r\nHost: t\r\n\r\n{chunked}GET /ready HTTP/1.1\r\nHost: t\r\n\r\n"
+    );
+    stream.write_all(two.as_bytes()).unwrap();
+    let mut reader = BufReader::new(&stream);
+    assert_eq!(
+        read_response(&mut reader).unwrap(),
+        (200, r#"{"status":"ok"}"#.into())
+    );
+    let (status, body) = read_response(&mut reader).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""label":"bad""#), "{body}");
+    assert_eq!(
+        read_response(&mut reader).unwrap(),
+        (200, r#"{"status":"ready"}"#.into())
+    );
+    stop(child);
+}
+
+/// SIGTERM with requests sent on 16 keep-alive connections: every request whose write
+/// completed before `kill` returned is answered 200, none 503, none lost; new connections are
+/// refused; the process exits 0.
+#[test]
+fn sigterm_loses_no_request_sent_before_it() {
+    let (mut child, addr, mut log) = spawn(&[]);
+    let body = json!({"instances": [[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]]})
+        .to_string();
+    let request = format!(
+        "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut clients: Vec<TcpStream> = (0..16)
+        .map(|_| {
+            let stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            stream
+        })
+        .collect();
+    // A first exchange on each, so they are established keep-alive connections.
+    for stream in &mut clients {
+        stream.write_all(request.as_bytes()).unwrap();
+        assert_eq!(read_response(&mut BufReader::new(&*stream)).unwrap().0, 200);
+    }
+    for stream in &mut clients {
+        stream.write_all(request.as_bytes()).unwrap();
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let (mut ok, mut unavailable, mut lost) = (0, 0, 0);
+    for stream in &clients {
+        match read_response(&mut BufReader::new(stream)) {
+            Ok((200, _)) => ok += 1,
+            Ok((503, _)) => unavailable += 1,
+            _ => lost += 1,
+        }
+    }
+    eprintln!("SIGTERM with 16 requests sent: {ok} answered 200, {unavailable} 503, {lost} lost");
+    assert_eq!((ok, unavailable, lost), (16, 0, 0));
+    let stopping: Value = log
+        .by_ref()
+        .find_map(|l| {
+            serde_json::from_str::<Value>(&l.unwrap())
+                .ok()
+                .filter(|v| v[EVENT] == STOPPING)
+        })
+        .unwrap();
+    assert!(stopping["in_flight"].as_u64().is_some(), "{stopping}");
+    let refused = TcpStream::connect(addr).map(|_| ()).map_err(|e| e.kind());
+    assert_eq!(refused, Err(std::io::ErrorKind::ConnectionRefused));
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
