@@ -75,9 +75,8 @@ pub fn stop_and_restart(reference: &str, profile: &Profile, oracle: &Artifact) -
         before.status
     );
 
-    // A body over 1 KiB is handed to a worker before it has arrived, so the request is in
-    // flight while half of it is still to be sent. Trailing spaces make any model's body long
-    // enough and stay valid JSON.
+    // A request is in flight from its first byte; half of a body padded with trailing spaces
+    // (still valid JSON) keeps it in flight while the rest is still to be sent.
     let body = format!("{:<4096}", predict_body(&[vec![1.0; width]]).to_string());
     let mut stream = TcpStream::connect(running.client.authority()).map_err(why)?;
     stream
