@@ -235,6 +235,58 @@ fn pipelined_and_chunked_requests_are_served() {
     stop(child);
 }
 
+/// An HTTP/1.0 client asking for keep-alive is told so and can send a second request; a client
+/// that sends `Expect: 100-continue` gets `100 Continue` before it sends the body.
+#[test]
+fn http_1_0_keep_alive_and_expect_continue() {
+    let (child, addr, _log) = spawn(&[]);
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(&stream);
+    for _ in 0..2 {
+        (&stream)
+            .write_all(b"GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            .unwrap();
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push_str(&line);
+        }
+        assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+        assert!(head.contains("Connection: keep-alive\r\n"), "{head}");
+        let mut body = [0u8; 15];
+        reader.read_exact(&mut body).unwrap();
+        assert_eq!(&body, br#"{"status":"ok"}"#);
+    }
+
+    let body = json!({"instances": [[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]]})
+        .to_string();
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    let mut reader = BufReader::new(&stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert_eq!(line, "HTTP/1.1 100 Continue\r\n");
+    reader.read_line(&mut line).unwrap();
+    (&stream).write_all(body.as_bytes()).unwrap();
+    assert_eq!(read_response(&mut reader).unwrap().0, 200);
+    stop(child);
+}
+
 /// SIGTERM with requests sent on 16 keep-alive connections: every request whose write
 /// completed before `kill` returned is answered 200, none 503, none lost; new connections are
 /// refused; the process exits 0.
