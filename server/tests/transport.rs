@@ -56,11 +56,22 @@ fn status(child: &Child, field: &str) -> u64 {
         .unwrap()
 }
 
-fn health(addr: SocketAddr) -> u16 {
-    let mut stream = TcpStream::connect(addr).unwrap();
+/// A connection whose reads give up after 10 s, so a missing answer fails the test.
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    stream
+}
+
+/// A one-row `/predict` body for the default model.
+fn predict_body() -> String {
+    json!({"instances": [[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]]}).to_string()
+}
+
+fn health(addr: SocketAddr) -> u16 {
+    let mut stream = connect(addr);
     stream
         .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .unwrap();
@@ -101,10 +112,7 @@ fn three_thousand_idle_connections_cost_no_threads() {
 #[test]
 fn a_huge_head_is_refused_without_being_read() {
     let (child, addr, _log) = spawn(&[]);
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut stream = connect(addr);
     stream
         .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nX-Padding: ")
         .unwrap();
@@ -136,10 +144,7 @@ fn status_of(child: &Child, field: &str) -> u64 {
 #[test]
 fn a_slow_head_times_out_with_408() {
     let (child, addr, _log) = spawn(&[("HEADER_TIMEOUT_MS", "300")]);
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut stream = connect(addr);
     let started = Instant::now();
     stream
         .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n")
@@ -167,10 +172,7 @@ fn a_slow_head_times_out_with_408() {
 fn the_connection_cap_answers_503() {
     let (child, addr, _log) = spawn(&[("MAX_CONNECTIONS", "3")]);
     let open: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr).unwrap()).collect();
-    let mut extra = TcpStream::connect(addr).unwrap();
-    extra
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let mut extra = connect(addr);
     let mut answer = String::new();
     extra.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
@@ -183,10 +185,7 @@ fn the_connection_cap_answers_503() {
     // Closed connections are noticed when they are read: ask until one is free again.
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
+        let mut stream = connect(addr);
         stream
             .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
             .unwrap();
@@ -203,12 +202,8 @@ fn the_connection_cap_answers_503() {
 #[test]
 fn pipelined_and_chunked_requests_are_served() {
     let (child, addr, _log) = spawn(&[]);
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let row = json!({"instances": [[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]]})
-        .to_string();
+    let mut stream = connect(addr);
+    let row = predict_body();
     let chunked = format!(
         "POST /predict HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
         10,
@@ -240,10 +235,7 @@ fn pipelined_and_chunked_requests_are_served() {
 #[test]
 fn http_1_0_keep_alive_and_expect_continue() {
     let (child, addr, _log) = spawn(&[]);
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let stream = connect(addr);
     let mut reader = BufReader::new(&stream);
     for _ in 0..2 {
         (&stream)
@@ -265,12 +257,8 @@ fn http_1_0_keep_alive_and_expect_continue() {
         assert_eq!(&body, br#"{"status":"ok"}"#);
     }
 
-    let body = json!({"instances": [[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]]})
-        .to_string();
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let body = predict_body();
+    let mut stream = connect(addr);
     write!(
         stream,
         "POST /predict HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
@@ -293,21 +281,12 @@ fn http_1_0_keep_alive_and_expect_continue() {
 #[test]
 fn sigterm_loses_no_request_sent_before_it() {
     let (mut child, addr, mut log) = spawn(&[]);
-    let body = json!({"instances": [[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]]})
-        .to_string();
+    let body = predict_body();
     let request = format!(
         "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    let mut clients: Vec<TcpStream> = (0..16)
-        .map(|_| {
-            let stream = TcpStream::connect(addr).unwrap();
-            stream
-                .set_read_timeout(Some(Duration::from_secs(10)))
-                .unwrap();
-            stream
-        })
-        .collect();
+    let mut clients: Vec<TcpStream> = (0..16).map(|_| connect(addr)).collect();
     // A first exchange on each, so they are established keep-alive connections.
     for stream in &mut clients {
         stream.write_all(request.as_bytes()).unwrap();

@@ -66,15 +66,7 @@ fn compare_batch(client: &Client, oracle: &Artifact, rows: &[Vec<f64>]) -> Resul
         }
         Ok(predictions) => predictions,
     };
-    ensure!(
-        seed.status == 200,
-        "/predict answered {}: {}",
-        seed.status,
-        seed.body
-    );
-    ensure!(v2.status == 200, "V2 answered {}: {}", v2.status, v2.body);
-    let seed: Value = seed.json().ok_or("/predict: not JSON")?;
-    let v2: Value = v2.json().ok_or("V2: not JSON")?;
+    let (seed, v2) = (ok_json(&seed, "/predict")?, ok_json(&v2, "V2")?);
     ensure!(v2["id"] == "parity", "V2 did not echo the id: {}", v2["id"]);
     let v2_labels = &v2["outputs"][0]["data"];
     let v2_probabilities = v2["outputs"][1]["data"]
@@ -115,6 +107,17 @@ fn compare_batch(client: &Client, oracle: &Artifact, rows: &[Vec<f64>]) -> Resul
         }
     }
     Ok(())
+}
+
+/// A 200 answer's JSON body.
+fn ok_json(answer: &crate::client::Answer, api: &str) -> Result<Value, String> {
+    ensure!(
+        answer.status == 200,
+        "{api} answered {}: {}",
+        answer.status,
+        answer.body
+    );
+    answer.json().ok_or_else(|| format!("{api}: not JSON"))
 }
 
 /// Replays every golden case, after checking the golden file belongs to the served artifact.
@@ -181,15 +184,7 @@ pub fn foreign(
         let v2 = client
             .infer(oracle.name(), rows, width, None)
             .map_err(why)?;
-        ensure!(
-            seed.status == 200,
-            "/predict answered {}: {}",
-            seed.status,
-            seed.body
-        );
-        ensure!(v2.status == 200, "V2 answered {}: {}", v2.status, v2.body);
-        let seed: Value = seed.json().ok_or("/predict: not JSON")?;
-        let v2: Value = v2.json().ok_or("V2: not JSON")?;
+        let (seed, v2) = (ok_json(&seed, "/predict")?, ok_json(&v2, "V2")?);
         for (i, (label, proba)) in labels.iter().zip(probabilities).enumerate() {
             let row = offset + i;
             ensure!(
