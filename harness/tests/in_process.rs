@@ -66,12 +66,15 @@ fn every_models_bad_input_catalogue_is_refused_as_generated() {
 }
 
 /// A deployment with smaller limits passes: the harness reads them from `/model`, splits its
-/// batches to fit, and checks that they are enforced.
+/// batches to fit, and checks that they are enforced, the header timeout and the connection cap
+/// included (they are small enough to try here).
 #[test]
 fn a_service_with_smaller_limits_passes_every_http_check() {
     let limits = Limits {
         max_body_bytes: 64 * 1024,
         max_batch_rows: 10,
+        header_timeout_ms: 500,
+        max_connections: 16,
         ..Limits::default()
     };
     let checks = check("wine-quality", limits);
@@ -87,6 +90,11 @@ fn a_service_with_smaller_limits_passes_every_http_check() {
         "no golden batch is larger than the limit, so nothing was split"
     );
     assert_passed(&checks, "parity: golden cases");
+    let limits = checks
+        .iter()
+        .find(|c| c.name.starts_with("limits"))
+        .unwrap();
+    assert!(!limits.detail.contains("not"), "{}", limits.detail);
 }
 
 /// `--protocol v2`: this server passes the foreign-server checks at tolerance 0, and an oracle

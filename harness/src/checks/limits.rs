@@ -4,6 +4,9 @@
 //! and an endless chunked body after the limit; a request line or head over its limit is
 //! refused before routing. The service stays up.
 
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
 use server::Artifact;
 use server::contract::Limits;
 use server::contract::errors::ApiError;
@@ -12,6 +15,11 @@ use server::contract::routes::{Api, PREDICT};
 use crate::checks::bad_input::{expect_error, still_up};
 use crate::checks::{Passed, Verdict, ensure, why};
 use crate::client::{Client, infer_path, predict_body};
+
+/// A header timeout short enough to wait for in a check.
+const SHORT_TIMEOUT_MS: u64 = 2_000;
+/// A connection cap small enough to fill in a check.
+const SMALL_CAP: usize = 64;
 
 /// Sends over-limit requests against the announced `limits`.
 pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
@@ -129,9 +137,61 @@ pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
         "request head over MAX_HEADER_BYTES",
     )?;
 
+    // A head that stops arriving, and the connection cap: tried when the announced values are
+    // small enough for a check to wait for or to open; otherwise said so in the detail.
+    let mut untried = vec![];
+    if limits.header_timeout_ms <= SHORT_TIMEOUT_MS {
+        let answer = client
+            .raw("GET /health HTTP/1.1\r\nHost: harness\r\n", &[])
+            .map_err(why)?;
+        let late = ApiError::RequestTimeout {
+            millis: limits.header_timeout_ms,
+        };
+        refused(
+            late,
+            Api::Seed,
+            answer,
+            "head not received within HEADER_TIMEOUT_MS",
+        )?;
+    } else {
+        untried.push(format!(
+            "408 not waited for (HEADER_TIMEOUT_MS is {} ms)",
+            limits.header_timeout_ms
+        ));
+    }
+    if limits.max_connections <= SMALL_CAP {
+        let open: Vec<TcpStream> = (0..limits.max_connections)
+            .filter_map(|_| TcpStream::connect(client.authority()).ok())
+            .collect();
+        let answer = client.raw("", &[]).map_err(why)?;
+        let full = ApiError::TooManyConnections {
+            limit: limits.max_connections,
+        };
+        refused(full, Api::Seed, answer, "a connection over MAX_CONNECTIONS")?;
+        drop(open);
+        // The closed connections are noticed when the service reads them: ask until it answers.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while client.get("/health").map(|a| a.status).ok() != Some(200) {
+            ensure!(
+                Instant::now() < deadline,
+                "the service did not answer again after the connections over the cap closed"
+            );
+        }
+    } else {
+        untried.push(format!(
+            "503 at the cap not tried (MAX_CONNECTIONS is {})",
+            limits.max_connections
+        ));
+    }
+
     still_up(client, width)?;
+    let untried = if untried.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", untried.join("; "))
+    };
     Ok(Passed::new(format!(
-        "the announced limits ({} rows, {} bytes of body, {} of request line, {} of head) are enforced through both APIs, declared and chunked; the service still answers",
+        "the announced limits ({} rows, {} bytes of body, {} of request line, {} of head) are enforced through both APIs, declared and chunked; the service still answers{untried}",
         limits.max_batch_rows,
         limits.max_body_bytes,
         limits.max_request_line_bytes,
