@@ -21,7 +21,7 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -34,6 +34,7 @@ use crate::contract::errors::{ApiError, shown_path};
 use crate::contract::limits::Limits;
 use crate::contract::routes;
 use crate::http::body::Body;
+use crate::http::handoff::{Jobs, Returns};
 use crate::http::pipeline;
 use crate::http::state::{InFlight, State};
 
@@ -41,12 +42,16 @@ const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 /// How often the loop looks at timeouts when nothing happens.
 const TICK: Duration = Duration::from_millis(50);
+/// How long a worker waits for a client to take an answer.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long accepting pauses when the process has no file descriptor left.
 const FD_PAUSE: Duration = Duration::from_millis(100);
 
-/// A connection and what has been read from it but not yet used.
+/// A connection and what has been read from it but not yet used. It stays registered with
+/// the event loop under one token for its whole life, also while a worker has it.
 #[derive(Debug)]
 struct Conn {
+    token: Token,
     stream: TcpStream,
     peer: SocketAddr,
     buf: Vec<u8>,
@@ -54,6 +59,8 @@ struct Conn {
     since: Instant,
     /// Set from a request's first byte until its answer is written.
     entry: Option<InFlight>,
+    /// Back from a worker after the shutdown sweep: its next request is served all the same.
+    late: bool,
 }
 
 /// A parsed request head.
@@ -126,14 +133,13 @@ impl Transport {
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let shutting_down = Arc::new(AtomicBool::new(false));
         // A bounded queue: a burst beyond what the workers take waits in the loop's sockets.
-        let (jobs, queue) = mpsc::sync_channel::<Job>(workers.max(1) * 4);
-        let queue = Arc::new(Mutex::new(queue));
-        let (give_back, returned) = mpsc::channel::<Returned>();
+        let jobs = Arc::new(Jobs::new(workers.max(1) * 4));
+        let returns = Arc::new(Returns::default());
         for i in 0..workers.max(1) {
             let worker = Worker {
                 state: Arc::clone(&state),
-                queue: Arc::clone(&queue),
-                give_back: give_back.clone(),
+                jobs: Arc::clone(&jobs),
+                returns: Arc::clone(&returns),
                 waker: Arc::clone(&waker),
                 shutting_down: Arc::clone(&shutting_down),
             };
@@ -152,7 +158,7 @@ impl Transport {
             busy: 0,
             state,
             jobs,
-            returned,
+            returns,
             shutting_down: Arc::clone(&shutting_down),
             swept: false,
             accept_paused_until: None,
@@ -196,7 +202,7 @@ impl Transport {
 }
 
 struct EventLoop {
-    sweep_done: Sender<()>,
+    sweep_done: mpsc::Sender<()>,
     poll: Poll,
     listener: Option<TcpListener>,
     conns: HashMap<Token, Conn>,
@@ -204,8 +210,8 @@ struct EventLoop {
     /// Connections with a worker.
     busy: usize,
     state: Arc<State>,
-    jobs: SyncSender<Job>,
-    returned: Receiver<Returned>,
+    jobs: Arc<Jobs<Job>>,
+    returns: Arc<Returns<Returned>>,
     shutting_down: Arc<AtomicBool>,
     /// Shutdown has accepted the queued connections and read each idle one once.
     swept: bool,
@@ -253,6 +259,7 @@ impl EventLoop {
                 self.sweep();
             }
             if self.swept && self.conns.is_empty() && self.busy == 0 {
+                self.jobs.close();
                 return;
             }
         }
@@ -276,6 +283,15 @@ impl EventLoop {
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
+                    // Once per connection: the workers' blocking reads and writes are
+                    // bounded by these, whichever request they serve.
+                    let socket = socket2::SockRef::from(&stream);
+                    let header_timeout = Duration::from_millis(self.limits().header_timeout_ms);
+                    if socket.set_read_timeout(Some(header_timeout)).is_err()
+                        || socket.set_write_timeout(Some(WRITE_TIMEOUT)).is_err()
+                    {
+                        continue;
+                    }
                     let token = Token(self.next_token);
                     self.next_token += 1;
                     if self
@@ -289,11 +305,13 @@ impl EventLoop {
                     self.conns.insert(
                         token,
                         Conn {
+                            token,
                             stream,
                             peer,
                             buf: Vec::new(),
                             since: Instant::now(),
                             entry: None,
+                            late: false,
                         },
                     );
                 }
@@ -312,6 +330,13 @@ impl EventLoop {
 
     /// Reads what has arrived on `token`, and acts on a complete or faulty head.
     fn read(&mut self, token: Token) {
+        if !self.conns.contains_key(&token) {
+            // A worker has it, or had it: take back what has come back, and note the event
+            // for the connection if it is still away.
+            let back = self.returns.miss(token);
+            self.put_back(back);
+            return;
+        }
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
@@ -330,8 +355,11 @@ impl EventLoop {
                         conn.since = Instant::now();
                     }
                     conn.buf.extend_from_slice(&chunk[..n]);
+                    // A short read emptied the socket: what arrives later raises a new edge.
                     // Never hold more than a head can be (and a little of its body).
-                    if conn.buf.len() > self.state.limits().max_header_bytes + chunk.len() {
+                    if n < chunk.len()
+                        || conn.buf.len() > self.state.limits().max_header_bytes + chunk.len()
+                    {
                         break;
                     }
                 }
@@ -355,25 +383,22 @@ impl EventLoop {
         };
         match parse_head(&conn.buf, limits) {
             Parsed::Complete(head, used) => {
+                // The connection stays registered: events while a worker has it are noted
+                // in `missed`.
                 let Some(mut conn) = self.conns.remove(&token) else {
                     return;
                 };
-                let _ = self.poll.registry().deregister(&mut conn.stream);
                 conn.buf.drain(..used);
-                let admitted = !self.swept;
-                match self.jobs.try_send(Job {
+                let admitted = !self.swept || conn.late;
+                // When every worker is busy and the queue is full this waits for one, as the
+                // kernel would have queued the connection anyway.
+                let job = Job {
                     conn,
                     head,
                     admitted,
-                }) {
-                    Ok(()) => self.busy += 1,
-                    Err(mpsc::TrySendError::Full(job) | mpsc::TrySendError::Disconnected(job)) => {
-                        // Every worker is busy and the queue is full: wait for one, as the
-                        // kernel would have queued the connection anyway.
-                        if self.jobs.send(job).is_ok() {
-                            self.busy += 1;
-                        }
-                    }
+                };
+                if self.jobs.push(job).is_ok() {
+                    self.busy += 1;
                 }
             }
             Parsed::Partial if eof => self.close(token),
@@ -389,26 +414,36 @@ impl EventLoop {
 
     /// Takes back the connections the workers are done with.
     fn take_back(&mut self) {
-        while let Ok(returned) = self.returned.try_recv() {
+        let back = self.returns.take();
+        self.put_back(back);
+    }
+
+    /// Puts connections back from the workers; one that became readable while away is read
+    /// now, as its edge has passed.
+    fn put_back(&mut self, back: Vec<(Token, Returned, bool)>) {
+        for (token, returned, missed) in back {
             self.busy = self.busy.saturating_sub(1);
             let Returned::Conn(mut conn) = returned else {
                 continue;
             };
             if self.swept {
-                // Shutting down: the answer said `Connection: close`.
+                // It was answered with keep-alive before the sweep could read it: a request
+                // the client sent since then is served, then the connection is closed.
+                conn.late = true;
+                self.conns.insert(token, conn);
+                self.read(token);
+                if self.conns.get(&token).is_some_and(|c| c.entry.is_none()) {
+                    self.close(token);
+                }
                 continue;
             }
-            let token = Token(self.next_token);
-            self.next_token += 1;
-            if self
-                .poll
-                .registry()
-                .register(&mut conn.stream, token, Interest::READABLE)
-                .is_ok()
-            {
-                self.conns.insert(token, conn);
-                // Bytes that arrived while the worker had it raise no new edge.
+            let waiting = !conn.buf.is_empty();
+            self.conns.insert(token, conn);
+            if missed {
                 self.read(token);
+            } else if waiting {
+                // Part of a pipelined request: parse what is buffered.
+                self.advance(token, false);
             }
         }
     }
@@ -555,8 +590,8 @@ fn refuse(state: &State, stream: &mut TcpStream, error: &ApiError) {
 
 struct Worker {
     state: Arc<State>,
-    queue: Arc<Mutex<Receiver<Job>>>,
-    give_back: Sender<Returned>,
+    jobs: Arc<Jobs<Job>>,
+    returns: Arc<Returns<Returned>>,
     waker: Arc<Waker>,
     shutting_down: Arc<AtomicBool>,
 }
@@ -564,16 +599,17 @@ struct Worker {
 impl Worker {
     fn run(self) {
         loop {
-            let job = {
-                let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-                queue.recv()
-            };
-            let Ok(job) = job else {
+            let Some(job) = self.jobs.pop() else {
                 return;
             };
+            let token = job.conn.token;
             let returned = self.serve(job);
-            let _ = self.give_back.send(returned);
-            let _ = self.waker.wake();
+            // The loop needs waking only when it waits for this connection, or for the
+            // last answer at shutdown.
+            if self.returns.give_back(token, returned) || self.shutting_down.load(Ordering::Acquire)
+            {
+                let _ = self.waker.wake();
+            }
         }
     }
 
@@ -585,6 +621,7 @@ impl Worker {
             admitted,
         } = job;
         let Conn {
+            token,
             stream,
             peer,
             buf,
@@ -592,23 +629,17 @@ impl Worker {
             ..
         } = conn;
         let mut entry = entry;
-        let stream: std::net::TcpStream = stream.into();
         let limits = self.state.limits();
-        let timeout = Duration::from_millis(limits.header_timeout_ms);
-        if stream.set_nonblocking(false).is_err()
-            || stream.set_read_timeout(Some(timeout)).is_err()
-            || stream
-                .set_write_timeout(Some(Duration::from_secs(30)))
-                .is_err()
-        {
-            return Returned::Closed;
-        }
-        let mut reader = Buffered { buf, stream };
+        let mut reader = Buffered {
+            buf,
+            stream: stream.into(),
+            blocking: false,
+        };
         loop {
             let keep = self.answer(&mut reader, &head, admitted, peer);
             drop(entry.take());
             if !keep {
-                linger(&mut reader.stream);
+                linger(&mut reader);
                 return Returned::Closed;
             }
             // A pipelined request already buffered is served here, in order.
@@ -621,17 +652,23 @@ impl Worker {
                 _ => break,
             }
         }
-        let Buffered { buf, stream } = reader;
-        if stream.set_nonblocking(true).is_err() {
+        let Buffered {
+            buf,
+            stream,
+            blocking,
+        } = reader;
+        if blocking && stream.set_nonblocking(true).is_err() {
             return Returned::Closed;
         }
         let started = !buf.is_empty();
         Returned::Conn(Conn {
+            token,
             stream: TcpStream::from_std(stream),
             peer,
             buf,
             since: Instant::now(),
             entry: started.then(|| self.state.enter()),
+            late: false,
         })
     }
 
@@ -654,7 +691,7 @@ impl Worker {
                     millis: limits.header_timeout_ms,
                 };
                 let response = pipeline::error_response(&error, routes::Api::Seed);
-                let _ = write_response(&mut reader.stream, head, response, false);
+                let _ = write_response(reader, head, response, false);
                 return false;
             }
             Err(Unread::Broken(detail)) => {
@@ -685,23 +722,64 @@ impl Worker {
         {
             keep = false;
         }
-        write_response(&mut reader.stream, head, response, keep).is_ok() && keep
+        write_response(reader, head, response, keep).is_ok() && keep
     }
 }
 
 /// The stream, and bytes read from it that are not used yet.
+///
+/// The socket stays non-blocking while what it needs is at hand, which is the common case (the
+/// whole request arrived with its head, the answer fits the send buffer). Only a body still
+/// arriving or an answer the client is slow to take switches it to blocking, bounded by the
+/// timeouts set at accept; it is switched back before the connection returns to the loop.
 struct Buffered {
     buf: Vec<u8>,
     stream: std::net::TcpStream,
+    blocking: bool,
 }
 
 impl Buffered {
+    /// Switches the socket to blocking for the rest of this visit.
+    fn block(&mut self) -> io::Result<()> {
+        if !self.blocking {
+            self.stream.set_nonblocking(false)?;
+            self.blocking = true;
+        }
+        Ok(())
+    }
+
     /// Reads more into the buffer; false at the end of the stream.
     fn fill(&mut self) -> io::Result<bool> {
         let mut chunk = [0u8; 8192];
-        let n = self.stream.read(&mut chunk)?;
-        self.buf.extend_from_slice(&chunk[..n]);
-        Ok(n > 0)
+        loop {
+            match self.stream.read(&mut chunk) {
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Ok(n > 0);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.blocking => {
+                    self.block()?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes all of `data`, waiting for the client only when it is slow to take it.
+    fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            match self.stream.write(data) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.blocking => {
+                    self.block()?;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Takes exactly `n` bytes, reading as needed.
@@ -765,7 +843,6 @@ fn read_body(reader: &mut Buffered, head: &Head, limit: usize) -> Result<Body, U
         .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
     {
         reader
-            .stream
             .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
             .map_err(Unread::from)?;
     }
@@ -800,7 +877,7 @@ fn read_body(reader: &mut Buffered, head: &Head, limit: usize) -> Result<Body, U
 
 /// Writes a rouille response with the connection's fate in `Connection`.
 fn write_response(
-    stream: &mut std::net::TcpStream,
+    writer: &mut Buffered,
     head: &Head,
     response: rouille::Response,
     keep: bool,
@@ -832,18 +909,22 @@ fn write_response(
         body.len()
     )?;
     out.extend_from_slice(&body);
-    stream.write_all(&out)?;
-    stream.flush()
+    writer.write_all(&out)
 }
 
 /// Closes a connection after its last answer. Closing with unread bytes would reset it before
 /// the client reads the answer: end the writing side, then let what the client still sends
 /// drain briefly. The request is no longer in flight by then.
-fn linger(stream: &mut std::net::TcpStream) {
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
+fn linger(conn: &mut Buffered) {
+    let _ = conn.stream.shutdown(std::net::Shutdown::Write);
+    if conn.block().is_err() {
+        return;
+    }
+    let _ = conn
+        .stream
+        .set_read_timeout(Some(Duration::from_millis(50)));
     let mut sink = [0u8; 4096];
-    while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+    while matches!(conn.stream.read(&mut sink), Ok(n) if n > 0) {}
 }
 
 /// The reason phrase of a status this service answers.
