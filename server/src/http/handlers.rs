@@ -162,7 +162,16 @@ fn read_json<T: DeserializeOwned>(request: &Request, body: Body) -> Result<T, Ap
             });
         }
     }
-    serde_json::from_slice(&quote_non_finite(&body?)).map_err(|e| ApiError::from_json(&e))
+    let body = body?;
+    // The common body has no bare non-finite token and no overflowing number: parsed once,
+    // without the rewriting pass over every byte. A body that fails is rewritten and parsed
+    // again, so such values are refused by name (422) rather than as invalid JSON.
+    serde_json::from_slice(&body).or_else(|e| match quote_non_finite(&body) {
+        std::borrow::Cow::Owned(quoted) => {
+            serde_json::from_slice(&quoted).map_err(|e| ApiError::from_json(&e))
+        }
+        std::borrow::Cow::Borrowed(_) => Err(ApiError::from_json(&e)),
+    })
 }
 
 /// A 200 JSON response.
