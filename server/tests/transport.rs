@@ -166,6 +166,66 @@ fn a_slow_head_times_out_with_408() {
     stop(child);
 }
 
+/// A body that keeps trickling in past HEADER_TIMEOUT_MS gets 408, whether the event loop
+/// holds it (`Content-Length`) or a worker reads it (chunked): every byte resets no clock.
+#[test]
+fn a_trickling_body_times_out_with_408() {
+    let (child, addr, _log) = spawn(&[("HEADER_TIMEOUT_MS", "300")]);
+    let heads = [
+        "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+        "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n",
+    ];
+    for head in heads {
+        let mut stream = connect(addr);
+        let started = Instant::now();
+        stream.write_all(head.as_bytes()).unwrap();
+        let writer = stream.try_clone().unwrap();
+        // One byte every 20 ms, 100 in all: 2 s, far past the deadline.
+        let trickle = std::thread::spawn(move || {
+            let mut writer = writer;
+            for _ in 0..100 {
+                if writer.write_all(b" ").is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let (status, body) = read_response(&mut BufReader::new(&stream)).unwrap();
+        eprintln!("trickling body refused after {:?}", started.elapsed());
+        assert_eq!(status, 408, "{head}: {body}");
+        trickle.join().unwrap();
+    }
+    assert_eq!(health(addr), 200);
+    stop(child);
+}
+
+/// Bodies still arriving hold no worker: with two workers and eight half-sent bodies, a new
+/// connection is answered at once, and each body is served when the rest arrives.
+#[test]
+fn half_sent_bodies_hold_no_worker() {
+    let (child, addr, _log) = spawn(&[("WORKERS", "2"), ("HEADER_TIMEOUT_MS", "60000")]);
+    let body = predict_body();
+    let request = format!(
+        "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let split = request.len() - body.len() / 2;
+    let mut uploads: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut stream = connect(addr);
+            stream.write_all(&request.as_bytes()[..split]).unwrap();
+            stream
+        })
+        .collect();
+    // Were the workers waiting for these bodies, this would wait a minute and time out.
+    assert_eq!(health(addr), 200);
+    for stream in &mut uploads {
+        stream.write_all(&request.as_bytes()[split..]).unwrap();
+        assert_eq!(read_response(&mut BufReader::new(&*stream)).unwrap().0, 200);
+    }
+    stop(child);
+}
+
 /// Past MAX_CONNECTIONS a new connection gets 503 with `Connection: close`; the service
 /// answers again once one closes.
 #[test]

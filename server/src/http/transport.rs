@@ -44,6 +44,10 @@ const WAKER: Token = Token(1);
 const TICK: Duration = Duration::from_millis(50);
 /// How long a worker waits for a client to take an answer.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes of request bodies the event loop holds, in all, while they arrive; a body that does
+/// not fit is read by its worker instead. Bodies arriving slowly then cost memory within this
+/// budget, not workers.
+const BODY_BUDGET: usize = 32 << 20;
 /// How long accepting pauses when the process has no file descriptor left.
 const FD_PAUSE: Duration = Duration::from_millis(100);
 
@@ -59,8 +63,23 @@ struct Conn {
     since: Instant,
     /// Set from a request's first byte until its answer is written.
     entry: Option<InFlight>,
-    /// Back from a worker after the shutdown sweep: its next request is served all the same.
-    late: bool,
+    /// Its request began before the shutdown sweep (or it came back from a worker after the
+    /// sweep, answered with keep-alive): the request is served normally, however late it
+    /// completes.
+    admit: bool,
+    /// A parsed head whose body is still arriving.
+    pending: Option<Pending>,
+    /// The loop stopped reading at its cap with bytes still in the socket: no edge will come
+    /// for them.
+    unread: bool,
+}
+
+/// A request head waiting for its body in the event loop.
+#[derive(Debug)]
+struct Pending {
+    head: Head,
+    /// Body bytes reserved for it in [`BODY_BUDGET`]; 0 when its worker reads the body.
+    reserved: usize,
 }
 
 /// A parsed request head.
@@ -78,6 +97,17 @@ impl Head {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The body length the loop may wait for: a `Content-Length`, unless the body is chunked
+    /// or the client waits for `100 Continue` before sending it.
+    fn body_to_buffer(&self) -> Option<usize> {
+        let chunked = self.header("Transfer-Encoding").is_some();
+        let expects = self.header("Expect").is_some();
+        if chunked || expects {
+            return None;
+        }
+        self.header("Content-Length")?.trim().parse().ok()
     }
 
     /// Whether the client wants the connection kept: HTTP/1.1 unless it says `close`, HTTP/1.0
@@ -98,6 +128,9 @@ struct Job {
     head: Head,
     /// Whether the request arrived before shutdown: it is then served normally.
     admitted: bool,
+    /// When the request's first byte arrived: all of it must have arrived within the header
+    /// timeout from then.
+    since: Instant,
 }
 
 /// What the workers give back to the loop.
@@ -156,6 +189,7 @@ impl Transport {
             conns: HashMap::new(),
             next_token: 2,
             busy: 0,
+            buffered: 0,
             state,
             jobs,
             returns,
@@ -209,6 +243,8 @@ struct EventLoop {
     next_token: usize,
     /// Connections with a worker.
     busy: usize,
+    /// Body bytes reserved by pending requests, within [`BODY_BUDGET`].
+    buffered: usize,
     state: Arc<State>,
     jobs: Arc<Jobs<Job>>,
     returns: Arc<Returns<Returned>>,
@@ -283,12 +319,11 @@ impl EventLoop {
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
-                    // Once per connection: the workers' blocking reads and writes are
-                    // bounded by these, whichever request they serve.
-                    let socket = socket2::SockRef::from(&stream);
-                    let header_timeout = Duration::from_millis(self.limits().header_timeout_ms);
-                    if socket.set_read_timeout(Some(header_timeout)).is_err()
-                        || socket.set_write_timeout(Some(WRITE_TIMEOUT)).is_err()
+                    // Once per connection: a worker's blocking writes are bounded by this
+                    // (its blocking reads by each request's deadline).
+                    if socket2::SockRef::from(&stream)
+                        .set_write_timeout(Some(WRITE_TIMEOUT))
+                        .is_err()
                     {
                         continue;
                     }
@@ -311,7 +346,9 @@ impl EventLoop {
                             buf: Vec::new(),
                             since: Instant::now(),
                             entry: None,
-                            late: false,
+                            admit: false,
+                            pending: None,
+                            unread: false,
                         },
                     );
                 }
@@ -337,11 +374,34 @@ impl EventLoop {
             self.put_back(back);
             return;
         }
+        loop {
+            let eof = self.read_some(token);
+            self.advance(token, eof);
+            // Reading stopped at the cap for a head; now that the head is parsed, its body is
+            // read on: no edge will come for bytes already in the socket.
+            let again = self.conns.get(&token).is_some_and(|c| {
+                c.unread && c.pending.as_ref().is_some_and(|p| c.buf.len() < p.reserved)
+            });
+            if !again {
+                return;
+            }
+        }
+    }
+
+    /// Reads what `token`'s socket has, up to the cap; true at the end of the stream.
+    fn read_some(&mut self, token: Token) -> bool {
         let Some(conn) = self.conns.get_mut(&token) else {
-            return;
+            return false;
         };
         let mut chunk = [0u8; 8192];
         let mut eof = false;
+        // Never hold more than a head can be, or than the body reserved, and a little more.
+        let cap = conn
+            .pending
+            .as_ref()
+            .map_or(self.state.limits().max_header_bytes, |p| p.reserved)
+            + chunk.len();
+        conn.unread = false;
         loop {
             match conn.stream.read(&mut chunk) {
                 Ok(0) => {
@@ -356,10 +416,11 @@ impl EventLoop {
                     }
                     conn.buf.extend_from_slice(&chunk[..n]);
                     // A short read emptied the socket: what arrives later raises a new edge.
-                    // Never hold more than a head can be (and a little of its body).
-                    if n < chunk.len()
-                        || conn.buf.len() > self.state.limits().max_header_bytes + chunk.len()
-                    {
+                    if n < chunk.len() {
+                        break;
+                    }
+                    if conn.buf.len() > cap {
+                        conn.unread = true;
                         break;
                     }
                 }
@@ -371,45 +432,88 @@ impl EventLoop {
                 }
             }
         }
-        self.advance(token, eof);
+        eof
     }
 
-    /// Parses the buffered head of `token`'s connection, and hands it to a worker, refuses it,
-    /// or leaves it to wait for more bytes.
+    /// Parses the buffered head of `token`'s connection and waits for its body (within the
+    /// budget), then hands the request to a worker; or refuses it, or leaves it to wait for
+    /// more bytes.
     fn advance(&mut self, token: Token, eof: bool) {
         let limits = self.limits();
         let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
-        match parse_head(&conn.buf, limits) {
-            Parsed::Complete(head, used) => {
-                // The connection stays registered: events while a worker has it are noted
-                // in `missed`.
-                let Some(mut conn) = self.conns.remove(&token) else {
-                    return;
-                };
-                conn.buf.drain(..used);
-                let admitted = !self.swept || conn.late;
-                // When every worker is busy and the queue is full this waits for one, as the
-                // kernel would have queued the connection anyway.
-                let job = Job {
-                    conn,
-                    head,
-                    admitted,
-                };
-                if self.jobs.push(job).is_ok() {
-                    self.busy += 1;
+        if conn.pending.is_none() {
+            match parse_head(&conn.buf, limits) {
+                Parsed::Complete(head, used) => {
+                    conn.buf.drain(..used);
+                    let reserved = match head.body_to_buffer() {
+                        Some(len)
+                            if len > conn.buf.len()
+                                && len <= limits.max_body_bytes
+                                && self.buffered + len <= BODY_BUDGET =>
+                        {
+                            len
+                        }
+                        _ => 0,
+                    };
+                    self.buffered += reserved;
+                    conn.pending = Some(Pending { head, reserved });
                 }
-            }
-            Parsed::Partial if eof => self.close(token),
-            Parsed::Partial => {}
-            Parsed::Refused(error) => {
-                if let Some(mut conn) = self.conns.remove(&token) {
-                    let _ = self.poll.registry().deregister(&mut conn.stream);
-                    refuse(&self.state, &mut conn.stream, &error);
+                Parsed::Partial => {
+                    if eof {
+                        self.close(token);
+                    }
+                    return;
+                }
+                Parsed::Refused(error) => {
+                    if let Some(mut conn) = self.remove(token) {
+                        refuse(&self.state, &mut conn.stream, &error);
+                    }
+                    return;
                 }
             }
         }
+        let arriving = conn
+            .pending
+            .as_ref()
+            .is_some_and(|p| conn.buf.len() < p.reserved);
+        if arriving {
+            if eof {
+                self.close(token);
+            }
+            return;
+        }
+        // The connection stays registered: events while a worker has it are noted in
+        // `returns`.
+        let Some(mut conn) = self.remove(token) else {
+            return;
+        };
+        let Some(Pending { head, .. }) = conn.pending.take() else {
+            return;
+        };
+        let admitted = !self.swept || conn.admit;
+        let since = conn.since;
+        // When every worker is busy and the queue is full this waits for one, as the kernel
+        // would have queued the connection anyway.
+        let job = Job {
+            conn,
+            head,
+            admitted,
+            since,
+        };
+        if self.jobs.push(job).is_ok() {
+            self.busy += 1;
+        }
+    }
+
+    /// Takes `token`'s connection out of the loop, releasing its body reservation.
+    fn remove(&mut self, token: Token) -> Option<Conn> {
+        let conn = self.conns.remove(&token)?;
+        if let Some(pending) = &conn.pending {
+            self.buffered = self.buffered.saturating_sub(pending.reserved);
+        }
+        Some(conn)
     }
 
     /// Takes back the connections the workers are done with.
@@ -429,7 +533,7 @@ impl EventLoop {
             if self.swept {
                 // It was answered with keep-alive before the sweep could read it: a request
                 // the client sent since then is served, then the connection is closed.
-                conn.late = true;
+                conn.admit = true;
                 self.conns.insert(token, conn);
                 self.read(token);
                 if self.conns.get(&token).is_some_and(|c| c.entry.is_none()) {
@@ -438,8 +542,9 @@ impl EventLoop {
                 continue;
             }
             let waiting = !conn.buf.is_empty();
+            let unread = conn.unread;
             self.conns.insert(token, conn);
-            if missed {
+            if missed || unread {
                 self.read(token);
             } else if waiting {
                 // Part of a pipelined request: parse what is buffered.
@@ -464,7 +569,7 @@ impl EventLoop {
             })
             .collect();
         for (token, started) in expired {
-            if let Some(mut conn) = self.conns.remove(&token) {
+            if let Some(mut conn) = self.remove(token) {
                 let _ = self.poll.registry().deregister(&mut conn.stream);
                 if started {
                     let error = ApiError::RequestTimeout {
@@ -488,8 +593,12 @@ impl EventLoop {
         for token in &tokens {
             self.read(*token);
         }
-        // Requests read until now arrived before the sweep: they are served.
+        // Requests begun until now arrived before the sweep: they are served, also those whose
+        // head or body is still arriving.
         self.swept = true;
+        for conn in self.conns.values_mut() {
+            conn.admit = conn.entry.is_some();
+        }
         let idle: Vec<Token> = self
             .conns
             .iter()
@@ -503,7 +612,7 @@ impl EventLoop {
     }
 
     fn close(&mut self, token: Token) {
-        if let Some(mut conn) = self.conns.remove(&token) {
+        if let Some(mut conn) = self.remove(token) {
             let _ = self.poll.registry().deregister(&mut conn.stream);
         }
     }
@@ -619,6 +728,7 @@ impl Worker {
             conn,
             mut head,
             admitted,
+            since,
         } = job;
         let Conn {
             token,
@@ -630,10 +740,12 @@ impl Worker {
         } = conn;
         let mut entry = entry;
         let limits = self.state.limits();
+        let timeout = Duration::from_millis(limits.header_timeout_ms);
         let mut reader = Buffered {
             buf,
             stream: stream.into(),
             blocking: false,
+            deadline: since + timeout,
         };
         loop {
             let keep = self.answer(&mut reader, &head, admitted, peer);
@@ -648,6 +760,7 @@ impl Worker {
                     reader.buf.drain(..used);
                     head = next;
                     entry = Some(self.state.enter());
+                    reader.deadline = Instant::now() + timeout;
                 }
                 _ => break,
             }
@@ -656,6 +769,7 @@ impl Worker {
             buf,
             stream,
             blocking,
+            ..
         } = reader;
         if blocking && stream.set_nonblocking(true).is_err() {
             return Returned::Closed;
@@ -668,7 +782,9 @@ impl Worker {
             buf,
             since: Instant::now(),
             entry: started.then(|| self.state.enter()),
-            late: false,
+            admit: false,
+            pending: None,
+            unread: false,
         })
     }
 
@@ -736,6 +852,8 @@ struct Buffered {
     buf: Vec<u8>,
     stream: std::net::TcpStream,
     blocking: bool,
+    /// When the current request must have arrived whole.
+    deadline: Instant,
 }
 
 impl Buffered {
@@ -748,10 +866,18 @@ impl Buffered {
         Ok(())
     }
 
-    /// Reads more into the buffer; false at the end of the stream.
+    /// Reads more into the buffer; false at the end of the stream. A blocking read waits no
+    /// longer than the request's deadline, however slowly its bytes trickle in.
     fn fill(&mut self) -> io::Result<bool> {
         let mut chunk = [0u8; 8192];
         loop {
+            if self.blocking {
+                let left = self.deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                self.stream.set_read_timeout(Some(left))?;
+            }
             match self.stream.read(&mut chunk) {
                 Ok(n) => {
                     self.buf.extend_from_slice(&chunk[..n]);
