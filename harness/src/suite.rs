@@ -76,7 +76,7 @@ pub struct Run {
 }
 
 /// The checks that need the image; reported as not run against a URL.
-pub const IMAGE_CHECKS: [&str; 8] = [
+pub const IMAGE_CHECKS: [&str; 9] = [
     "container healthcheck",
     "stateless replicas",
     "image metadata",
@@ -85,6 +85,7 @@ pub const IMAGE_CHECKS: [&str; 8] = [
     "lifecycle",
     "bad artifact",
     "reproducible build",
+    "stop under load",
 ];
 
 /// Runs every check that applies to `target`.
@@ -306,5 +307,9 @@ fn against_image(
     } else {
         Check::not_run(IMAGE_CHECKS[7], "the image was not built by this run")
     });
+    checks.push(Check::from(
+        IMAGE_CHECKS[8],
+        checks::lifecycle::stop_under_load(image, profile, &default.oracle),
+    ));
     Ok(checks)
 }

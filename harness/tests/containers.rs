@@ -112,6 +112,12 @@ fn docker_stop_drains_a_request_in_flight_and_a_restart_answers_the_same() {
 }
 
 #[test]
+fn docker_stop_under_load_answers_every_request_sent_before_it() {
+    let Some(checks) = checks() else { return };
+    assert_passed(checks, "stop under load");
+}
+
+#[test]
 fn a_bad_artifact_stops_the_container_with_one_line() {
     let Some(checks) = checks() else { return };
     assert_passed(checks, "bad artifact");

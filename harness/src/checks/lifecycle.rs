@@ -1,6 +1,7 @@
 //! Lifecycle: `docker stop` lets a request in flight finish and ends the container with exit
-//! code 0 well inside Docker's grace period; a restarted container answers identically; a bad
-//! artifact stops start-up with one line.
+//! code 0 well inside Docker's grace period; a restarted container answers identically; under
+//! load, every request sent before `docker stop` is answered; a bad artifact stops start-up
+//! with one line.
 //!
 //! The in-flight proof reads the service's own account, as the contract defines it: the
 //! in-flight gauge on `/metrics` shows the half-sent request has arrived before the signal, and
@@ -161,6 +162,131 @@ pub fn stop_and_restart(reference: &str, profile: &Profile, oracle: &Artifact) -
     Ok(Passed::new(format!(
         "docker stop came with {} request(s) in flight, finished them and exited 0 in {:.0} ms; the restarted container answers identically",
         counted.unwrap_or_default(),
+        stop_time.as_secs_f64() * 1e3
+    ))
+    .with(Figure::millis("docker stop", stop_time)))
+}
+
+/// Keep-alive connections for [`stop_under_load`].
+const CLIENTS: usize = 16;
+
+/// `docker stop` with a request arriving on each of [`CLIENTS`] keep-alive connections: half
+/// of them had sent their head and half the body when the signal came, the other half only
+/// part of the head. Each request's first byte arrived before the signal (the in-flight gauge
+/// shows them all, and the stopping event counts them), so each must be answered 200 once the
+/// rest arrives: none 503, none lost. After the stop nothing listens, and the exit code is 0.
+///
+/// The container shares the host's network: a published port goes through Docker's userland
+/// proxy, which would accept connections the server has stopped accepting.
+pub fn stop_under_load(reference: &str, profile: &Profile, oracle: &Artifact) -> Verdict {
+    ensure!(
+        profile.lifecycle_events,
+        "the profile says the image writes no lifecycle events, so no request can be proven in flight"
+    );
+    ensure!(
+        profile.host_env.is_some() && profile.port_env.is_some(),
+        "the profile names no host and port variables, so the container cannot share the host's network"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(why)?
+        .port();
+    let launch = Launch {
+        profile: profile.clone(),
+        host_port: Some(port),
+        ..Launch::default()
+    };
+    let running = container::start(reference, &launch).map_err(why)?;
+    let width = oracle.model().features().len();
+    let body = predict_body(&[vec![1.0; width]]).to_string();
+    let request = format!(
+        "POST {PREDICT} HTTP/1.1\r\nHost: harness\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let head_len = request.len() - body.len();
+    // Where each client stops before the signal: within the body, or within the head.
+    let split = |i: usize| {
+        if i.is_multiple_of(2) {
+            head_len + body.len() / 2
+        } else {
+            head_len / 2
+        }
+    };
+    let mut clients = vec![];
+    for i in 0..CLIENTS {
+        let mut stream = TcpStream::connect(running.client.authority()).map_err(why)?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .map_err(why)?;
+        // One exchange first, so that each is an established keep-alive connection.
+        stream.write_all(request.as_bytes()).map_err(why)?;
+        let first = read_answer(&mut BufReader::new(&stream)).map_err(why)?;
+        ensure!(
+            first.status == 200,
+            "before the stop /predict answered {}",
+            first.status
+        );
+        stream
+            .write_all(&request.as_bytes()[..split(i)])
+            .map_err(why)?;
+        clients.push(stream);
+    }
+    // The gauge counts the scrape asking too.
+    wait_for("not every partly sent request was in flight", || {
+        Ok((in_flight(&running.client)? >= (CLIENTS + 1) as f64).then_some(()))
+    })?;
+
+    let (stop_time, counted, answers) = std::thread::scope(|scope| {
+        let stopping = scope.spawn(|| {
+            let started = Instant::now();
+            let result = running.container.stop_with_timeout(Some(GRACE_SECONDS));
+            (started.elapsed(), result)
+        });
+        let counted = wait_for("no stopping event", || {
+            Ok(container::events(&running.container, STOPPING)
+                .first()
+                .map(|e| e[IN_FLIGHT].as_u64()))
+        });
+        let answers: Vec<Option<u16>> = clients
+            .iter_mut()
+            .enumerate()
+            .map(|(i, stream)| {
+                stream.write_all(&request.as_bytes()[split(i)..]).ok()?;
+                read_answer(&mut BufReader::new(&*stream))
+                    .ok()
+                    .map(|a| a.status)
+            })
+            .collect();
+        let (elapsed, stopped) = stopping
+            .join()
+            .map_err(|_| "the stop thread panicked".to_owned())?;
+        stopped.map_err(why)?;
+        Ok::<_, String>((elapsed, counted?, answers))
+    })?;
+    let ok = answers.iter().filter(|a| **a == Some(200)).count();
+    let unavailable = answers.iter().filter(|a| **a == Some(503)).count();
+    let lost = answers.iter().filter(|a| a.is_none()).count();
+    let refused = TcpStream::connect(running.client.authority()).is_err();
+    let exit_code = running.container.exit_code().map_err(why)?;
+    ensure!(
+        counted.is_some_and(|n| n >= CLIENTS as u64),
+        "the stopping event counted {counted:?} requests in flight, not the {CLIENTS} partly sent"
+    );
+    ensure!(
+        ok == CLIENTS,
+        "of {CLIENTS} requests begun before docker stop, {ok} were answered 200, {unavailable} 503, {lost} not at all, {} otherwise",
+        CLIENTS - ok - unavailable - lost
+    );
+    ensure!(
+        refused,
+        "something still accepted connections after docker stop"
+    );
+    ensure!(
+        exit_code == Some(0),
+        "exit code {exit_code:?} after docker stop"
+    );
+    Ok(Passed::new(format!(
+        "docker stop with {CLIENTS} requests begun on keep-alive connections (half within the body, half within the head): {ok} answered 200, none 503, none lost; exit 0 in {:.0} ms",
         stop_time.as_secs_f64() * 1e3
     ))
     .with(Figure::millis("docker stop", stop_time)))
