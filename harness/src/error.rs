@@ -34,6 +34,16 @@ pub enum HarnessError {
     /// Building the static server binary failed; the tail of cargo's output.
     #[error("building the static server binary failed:\n{stderr_tail}")]
     Cargo { stderr_tail: String },
+    /// A program could not be started.
+    #[error("cannot start {}", program.display())]
+    Spawn {
+        program: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A started server never accepted a connection.
+    #[error("{} did not listen on {addr} within 10 s", program.display())]
+    NotListening { program: PathBuf, addr: String },
     /// A file could not be read or written.
     #[error("{}", path.display())]
     Io {

@@ -1,11 +1,12 @@
-//! `harness`: the checks, the image build and (soon) the benchmarks, from the command line.
+//! `harness`: the checks, the image build and the benchmarks, from the command line.
 //!
 //! - `harness check [--artifact FILE [--golden FILE]] [--image REF | --url URL]` — build the
 //!   image (or take an existing one, or a running service) and run every check against the
 //!   reference models, or against one artifact; a table on stdout, a JSON report, and the
 //!   GitHub job summary when `GITHUB_STEP_SUMMARY` is set. Exit 1 when a check fails.
-//! - `harness bench [--image REF] [--readme]` — measure cold start, throughput, latency, size
-//!   and memory; a Markdown table on stdout, a JSON report, the README's table when asked.
+//! - `harness bench [--image REF] [--baseline BIN] [--readme]` — measure cold start,
+//!   throughput, latency, size and memory, and the server's CPU per request beside a baseline
+//!   binary and nginx; a Markdown table on stdout, a JSON report, the README's table when asked.
 //! - `harness image [--artifact FILE] [--tag TAG] [--no-cache]` — build the image
 //!   reproducibly, offline.
 //! - `harness pin-created REF` — pin a built image's `created` times to the last commit.
@@ -131,6 +132,13 @@ enum Command {
         /// Repetitions of each load configuration.
         #[arg(long, default_value_t = bench_defaults().repetitions)]
         repetitions: usize,
+        /// A server binary to compare this one with on loopback, in the same run (e.g. one
+        /// built from an earlier commit); nginx joins as the floor when it is installed.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
+        /// Skip the comparison of server processes on loopback.
+        #[arg(long)]
+        no_transports: bool,
     },
     /// Build the image from the Dockerfile with the host-built static binary, pulling nothing.
     Image {
@@ -254,8 +262,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cold_starts,
             duration_ms,
             repetitions,
+            baseline,
+            no_transports,
         } => {
             let docker = Docker::connect()?;
+            let mut servers = vec![];
+            if !no_transports {
+                servers.push(bench::transports::Contender {
+                    name: "this".into(),
+                    program: image::binary::build_server_binary(&root)?,
+                });
+                if let Some(baseline) = baseline {
+                    servers.push(bench::transports::Contender {
+                        name: "baseline".into(),
+                        program: std::path::absolute(baseline)?,
+                    });
+                }
+            }
             let reference = match image {
                 Some(image) => image,
                 None => image::build(&docker, &root, &BuildOptions::default())?.reference,
@@ -264,6 +287,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cold_starts,
                 duration: Duration::from_millis(duration_ms),
                 repetitions,
+                servers,
                 ..bench::Options::default()
             };
             let fixtures = Fixtures::load(&root)?;

@@ -7,6 +7,7 @@ pub mod loadgen;
 pub mod measure;
 pub mod procstat;
 pub mod report;
+pub mod transports;
 
 use std::net::{SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
@@ -38,6 +39,11 @@ pub struct Options {
     pub duration: Duration,
     /// Repetitions of each configuration; the report gives the median and the spread.
     pub repetitions: usize,
+    /// Server binaries compared on loopback, beside nginx when it is installed: this one
+    /// first, then a baseline (e.g. built from an earlier commit). Empty: no comparison.
+    pub servers: Vec<transports::Contender>,
+    /// Connections for the comparison.
+    pub transport_concurrency: Vec<usize>,
 }
 
 impl Default for Options {
@@ -49,6 +55,8 @@ impl Default for Options {
             warmup: Duration::from_millis(300),
             duration: Duration::from_millis(1500),
             repetitions: 3,
+            servers: vec![],
+            transport_concurrency: vec![1, 16],
         }
     }
 }
@@ -183,15 +191,44 @@ pub fn run(
         });
     }
 
+    let transports = if options.servers.is_empty() {
+        None
+    } else {
+        let fixture = fixtures.default_model()?;
+        let rows = sample_rows(fixture, 100)?;
+        let mut workloads = vec![transports::Workload {
+            endpoint: "/health".into(),
+            rows: 0,
+            request: loadgen::get("/health"),
+        }];
+        for batch in [1, 100] {
+            workloads.push(transports::Workload {
+                endpoint: PREDICT.into(),
+                rows: batch,
+                request: loadgen::post(PREDICT, &predict_body(&rows[..batch]).to_string()),
+            });
+        }
+        let mut contenders = options.servers.clone();
+        contenders.extend(transports::nginx());
+        Some(transports::run(
+            &contenders,
+            &workloads,
+            &options.transport_concurrency,
+            options,
+        )?)
+    };
+
     Ok(BenchReport {
         date: crate::report::now(),
         machine: Machine::detect(),
         image: reference.to_owned(),
         image_mb: image_bytes as f64 / 1e6,
+        repetitions: options.repetitions,
         cold_start,
         in_process,
         load,
         memory,
+        transports,
         method: METHOD.into(),
     })
 }

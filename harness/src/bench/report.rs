@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::bench::transports::Comparison;
 use crate::checks::cold_start::ColdStarts;
 use crate::report::Machine;
 
@@ -76,10 +77,14 @@ pub struct BenchReport {
     pub machine: Machine,
     pub image: String,
     pub image_mb: f64,
+    /// Repetitions of each load configuration.
+    pub repetitions: usize,
     pub cold_start: ColdStartFigures,
     pub in_process: Vec<InProcess>,
     pub load: Vec<LoadFigures>,
     pub memory: Vec<Memory>,
+    /// Server processes compared on loopback, when any were given.
+    pub transports: Option<Comparison>,
     pub method: String,
 }
 
@@ -164,6 +169,24 @@ impl BenchReport {
             ));
         }
         out.push_str(&format!("\n{}\n", self.method));
+        if let Some(comparison) = &self.transports {
+            out.push_str(&format!(
+                "\nServer processes side by side on loopback in the same run ({}): CPU time \
+of the server process per request (user + system, from /proc), median of {} repetitions, \
+and requests per second. The generator is the harness's own, over keep-alive connections; \
+nginx (one worker, access log to /dev/null) answers a static 200 to every request: the floor. \
+On loopback the kernel's work for both ends of a TCP exchange is charged to the process \
+that sends, so these figures include it.\n\n",
+                comparison
+                    .contenders
+                    .iter()
+                    .map(|c| format!("{}: `{}`", c.name, c.program.display()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                self.repetitions,
+            ));
+            out.push_str(&comparison.markdown());
+        }
         out
     }
 }
