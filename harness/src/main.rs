@@ -136,6 +136,9 @@ enum Command {
         /// built from an earlier commit); nginx joins as the floor when it is installed.
         #[arg(long)]
         baseline: Option<PathBuf>,
+        /// What the baseline is, for the report (by default its path).
+        #[arg(long, requires = "baseline")]
+        baseline_about: Option<String>,
         /// Skip the comparison of server processes on loopback.
         #[arg(long)]
         no_transports: bool,
@@ -263,6 +266,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             duration_ms,
             repetitions,
             baseline,
+            baseline_about,
             no_transports,
         } => {
             let docker = Docker::connect()?;
@@ -271,11 +275,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 servers.push(bench::transports::Contender {
                     name: "this".into(),
                     program: image::binary::build_server_binary(&root)?,
+                    about: "this checkout's server, the static binary the image packs".into(),
                 });
                 if let Some(baseline) = baseline {
+                    let program = std::path::absolute(baseline)?;
                     servers.push(bench::transports::Contender {
                         name: "baseline".into(),
-                        program: std::path::absolute(baseline)?,
+                        about: baseline_about.unwrap_or_else(|| format!("`{}`", program.display())),
+                        program,
                     });
                 }
             }

@@ -180,7 +180,7 @@ that sends, so these figures include it.\n\n",
                 comparison
                     .contenders
                     .iter()
-                    .map(|c| format!("{}: `{}`", c.name, c.program.display()))
+                    .map(|c| format!("{}: {}", c.name, c.about))
                     .collect::<Vec<_>>()
                     .join(", "),
                 self.repetitions,

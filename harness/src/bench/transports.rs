@@ -25,6 +25,8 @@ pub struct Contender {
     /// Column heading: `this`, `baseline`, `nginx`.
     pub name: String,
     pub program: PathBuf,
+    /// What it is, for the report.
+    pub about: String,
 }
 
 /// One configuration, measured for every contender.
@@ -141,6 +143,7 @@ pub fn nginx() -> Option<Contender> {
         .map(|program| Contender {
             name: "nginx".into(),
             program,
+            about: "nginx, one worker, a static 200".into(),
         })
 }
 
