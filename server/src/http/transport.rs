@@ -305,6 +305,9 @@ impl EventLoop {
         if self.accept_paused_until.is_some() {
             return;
         }
+        // Connections come back from the workers without waking the loop: count them now, or
+        // the cap would count connections already closed.
+        self.take_back();
         loop {
             let Some(listener) = self.listener.as_ref() else {
                 return;
