@@ -1,7 +1,7 @@
 //! The transport's bounds, over real sockets on 127.0.0.1 against the real binary as a child
 //! process, so that the figures read from /proc are its own: idle connections cost no threads,
 //! a huge head costs no memory, a slow head times out, the connection cap holds, pipelined and
-//! chunked requests work, and SIGTERM loses no request that had been sent. Times are printed,
+//! chunked requests work, and SIGTERM loses no request that had been sent or begun. Times are printed,
 //! never asserted; no sleep decides an outcome.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use server::contract::lifecycle::{ADDR, EVENT, LISTENING, STOPPING};
+use server::contract::lifecycle::{ADDR, EVENT, IN_FLIGHT, IN_FLIGHT_METRIC, LISTENING, STOPPING};
 
 use crate::util::read_response;
 
@@ -354,6 +354,71 @@ fn http_1_0_keep_alive_and_expect_continue() {
     stop(child);
 }
 
+/// The `stopping` event, from the server's JSON log.
+fn stopping_event(log: &mut impl Iterator<Item = std::io::Result<String>>) -> Value {
+    log.find_map(|l| {
+        serde_json::from_str::<Value>(&l.unwrap())
+            .ok()
+            .filter(|v| v[EVENT] == STOPPING)
+    })
+    .unwrap()
+}
+
+/// The in-flight gauge, which counts the scrape asking too.
+fn in_flight(addr: SocketAddr) -> f64 {
+    let mut stream = connect(addr);
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let (_, body) = read_response(&mut BufReader::new(stream)).unwrap();
+    body.lines()
+        .find_map(|l| l.strip_prefix(IN_FLIGHT_METRIC)?.trim().parse().ok())
+        .unwrap()
+}
+
+/// SIGTERM while requests are still arriving, four within the head and four within the body:
+/// each began before the signal (the in-flight gauge shows them, the stopping event counts
+/// them), so each is answered 200 once the rest arrives, and the process exits 0.
+#[test]
+fn sigterm_serves_the_requests_still_arriving() {
+    let (mut child, addr, mut log) = spawn(&[]);
+    let body = predict_body();
+    let request = format!(
+        "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let head_len = request.len() - body.len();
+    let splits = [head_len / 2, head_len + body.len() / 2];
+    let mut clients: Vec<(TcpStream, usize)> = (0..8)
+        .map(|i| {
+            let mut stream = connect(addr);
+            let split = splits[i % 2];
+            stream.write_all(&request.as_bytes()[..split]).unwrap();
+            (stream, split)
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while in_flight(addr) < 9.0 {
+        assert!(
+            Instant::now() < deadline,
+            "the partial requests are not in flight"
+        );
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let stopping = stopping_event(&mut log);
+    assert!(stopping[IN_FLIGHT].as_u64() >= Some(8), "{stopping}");
+    for (stream, split) in &mut clients {
+        stream.write_all(&request.as_bytes()[*split..]).unwrap();
+        let (status, answer) = read_response(&mut BufReader::new(&*stream)).unwrap();
+        assert_eq!(status, 200, "split at byte {split}: {answer}");
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
 /// SIGTERM with requests sent on 16 keep-alive connections: every request whose write
 /// completed before `kill` returned is answered 200, none 503, none lost; new connections are
 /// refused; the process exits 0.
@@ -389,14 +454,7 @@ fn sigterm_loses_no_request_sent_before_it() {
     }
     eprintln!("SIGTERM with 16 requests sent: {ok} answered 200, {unavailable} 503, {lost} lost");
     assert_eq!((ok, unavailable, lost), (16, 0, 0));
-    let stopping: Value = log
-        .by_ref()
-        .find_map(|l| {
-            serde_json::from_str::<Value>(&l.unwrap())
-                .ok()
-                .filter(|v| v[EVENT] == STOPPING)
-        })
-        .unwrap();
+    let stopping = stopping_event(&mut log);
     assert!(stopping["in_flight"].as_u64().is_some(), "{stopping}");
     let refused = TcpStream::connect(addr).map(|_| ()).map_err(|e| e.kind());
     assert_eq!(refused, Err(std::io::ErrorKind::ConnectionRefused));
