@@ -1,6 +1,7 @@
 //! The container tests: the image built from this repository's Dockerfile, run with
 //! testcontainers and checked by the same suite as `harness check`, with the same options. The
-//! suite runs once per test binary; each test asserts one concern of its report.
+//! suite runs once per test binary; each test asserts one concern of its report. One more
+//! container, started with small limits, is checked through its URL.
 //!
 //! Without a Docker engine every test fails with the same message. Setting
 //! `HARNESS_SKIP_CONTAINERS=1` skips them on purpose, and each says so on the terminal.
@@ -10,8 +11,12 @@ use std::sync::OnceLock;
 
 use harness::SKIP_ENV;
 use harness::checks::{Check, Status};
+use harness::container::{self, Launch};
+use harness::docker::Docker;
 use harness::error::chain;
+use harness::image::{self, BuildOptions};
 use harness::suite::{self, Options, Target};
+use server::contract::env::{HEADER_TIMEOUT_MS, MAX_BATCH_ROWS, MAX_CONNECTIONS};
 
 use crate::util::{assert_passed, fixtures};
 
@@ -19,12 +24,7 @@ use crate::util::{assert_passed, fixtures};
 /// are skipped on purpose.
 fn checks() -> Option<&'static [Check]> {
     static RUN: OnceLock<Result<Vec<Check>, String>> = OnceLock::new();
-    if std::env::var_os(SKIP_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
-        // Written past the test harness's capture so that the skip is seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED: container test, because {SKIP_ENV} is set. Nothing about the image was checked. ***\n"
-        );
+    if skipped() {
         return None;
     }
     let run = RUN.get_or_init(|| {
@@ -36,6 +36,60 @@ fn checks() -> Option<&'static [Check]> {
         Ok(checks) => Some(checks),
         Err(e) => panic!("{e}"),
     }
+}
+
+/// Whether the container tests are skipped on purpose; says so past the capture.
+fn skipped() -> bool {
+    let skip = std::env::var_os(SKIP_ENV).is_some_and(|v| !v.is_empty() && v != "0");
+    if skip {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: container test, because {SKIP_ENV} is set. Nothing about the image was checked. ***\n"
+        );
+    }
+    skip
+}
+
+/// The limits that take a while or many connections at their defaults, the header timeout
+/// (408) and the connection cap (503), hold in a container started with small values, through
+/// Docker's published port: every HTTP check passes and none of the limits is left untried.
+#[test]
+fn a_container_with_small_limits_passes_every_http_check() {
+    if skipped() {
+        return;
+    }
+    let docker = Docker::connect().unwrap();
+    let root = &fixtures().root;
+    let reference = image::build(&docker, root, &BuildOptions::default())
+        .unwrap()
+        .reference;
+    let launch = Launch {
+        env: [
+            (HEADER_TIMEOUT_MS, "500"),
+            (MAX_CONNECTIONS, "16"),
+            (MAX_BATCH_ROWS, "10"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .to_vec(),
+        ..Launch::default()
+    };
+    let running = container::start(&reference, &launch).unwrap();
+    let url = running.client.base().to_owned();
+    let run = suite::run(fixtures(), &Target::Url(url), &Options::default()).unwrap();
+    let failed: Vec<String> = run
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_passed(&run.checks, "limits");
+    let limits = run
+        .checks
+        .iter()
+        .find(|c| c.name.starts_with("limits"))
+        .unwrap();
+    assert!(!limits.detail.contains("not"), "{}", limits.detail);
 }
 
 /// Every check of the suite runs against the image built here: none is "not run".

@@ -4,7 +4,9 @@
 //! and an endless chunked body after the limit; a request line or head over its limit is
 //! refused before routing. The service stays up.
 
-use std::net::TcpStream;
+use std::io::BufReader;
+use std::net::{Shutdown, TcpStream};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use server::Artifact;
@@ -14,12 +16,47 @@ use server::contract::routes::{Api, PREDICT};
 
 use crate::checks::bad_input::{expect_error, still_up};
 use crate::checks::{Passed, Verdict, ensure, why};
-use crate::client::{Client, infer_path, predict_body};
+use crate::client::{Answer, Client, infer_path, predict_body, read_answer};
 
 /// A header timeout short enough to wait for in a check.
 const SHORT_TIMEOUT_MS: u64 = 2_000;
 /// A connection cap small enough to fill in a check.
 const SMALL_CAP: usize = 64;
+/// How long the connection over the cap may take to be refused.
+const OVER_THE_CAP_WITHIN: Duration = Duration::from_secs(10);
+
+/// Opens one connection more than `cap` and returns the answer the one over the cap gets, at
+/// once and unasked. Which one that is, is not known: a proxy in front of the service (Docker's
+/// published port) may connect them to it in another order. So every connection is read at
+/// the same time, and the first answer wins; the connections are closed on return.
+fn over_the_cap(client: &Client, cap: usize) -> Result<Answer, String> {
+    let open: Vec<TcpStream> = (0..=cap)
+        .map(|_| TcpStream::connect(client.authority()))
+        .collect::<Result<_, _>>()
+        .map_err(why)?;
+    let (answered, answers) = mpsc::channel();
+    std::thread::scope(|scope| {
+        for stream in &open {
+            let answered = answered.clone();
+            scope.spawn(move || {
+                if let Ok(answer) = read_answer(&mut BufReader::new(stream)) {
+                    let _ = answered.send(answer);
+                }
+            });
+        }
+        let first = answers.recv_timeout(OVER_THE_CAP_WITHIN);
+        // Ends the readers still waiting on connections that were let in.
+        for stream in &open {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        first.map_err(|_| {
+            format!(
+                "none of {} connections was refused within {OVER_THE_CAP_WITHIN:?}",
+                cap + 1
+            )
+        })
+    })
+}
 
 /// Sends over-limit requests against the announced `limits`.
 pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
@@ -160,15 +197,11 @@ pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
         ));
     }
     if limits.max_connections <= SMALL_CAP {
-        let open: Vec<TcpStream> = (0..limits.max_connections)
-            .filter_map(|_| TcpStream::connect(client.authority()).ok())
-            .collect();
-        let answer = client.raw("", &[]).map_err(why)?;
+        let answer = over_the_cap(client, limits.max_connections)?;
         let full = ApiError::TooManyConnections {
             limit: limits.max_connections,
         };
         refused(full, Api::Seed, answer, "a connection over MAX_CONNECTIONS")?;
-        drop(open);
         // The closed connections are noticed when the service reads them: ask until it answers.
         let deadline = Instant::now() + Duration::from_secs(10);
         while client.get("/health").map(|a| a.status).ok() != Some(200) {
