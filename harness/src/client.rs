@@ -255,3 +255,16 @@ pub fn read_answer(stream: &mut impl BufRead) -> std::io::Result<Answer> {
         body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
+
+/// A port free on the loopback address now, for a server to listen on.
+pub fn free_port() -> Result<u16, HarnessError> {
+    let fail = |source| HarnessError::Socket {
+        what: "bind",
+        addr: "127.0.0.1:0".into(),
+        source,
+    };
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|a| a.port())
+        .map_err(fail)
+}

@@ -9,7 +9,7 @@ pub mod procstat;
 pub mod report;
 pub mod transports;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use server::contract::routes::PREDICT;
@@ -17,7 +17,7 @@ use server::{Artifact, Rows};
 
 use crate::bench::measure::{Configuration, Server};
 use crate::checks::cold_start;
-use crate::client::{infer_body, infer_path, predict_body};
+use crate::client::{free_port, infer_body, infer_path, predict_body};
 use crate::container::{self, Launch};
 use crate::docker::Docker;
 use crate::error::HarnessError;
@@ -266,16 +266,4 @@ fn time_in_process(oracle: &Artifact, rows: &[Vec<f64>]) -> f64 {
         std::hint::black_box(predictions).ok();
     }
     quantile(&samples, 0.5).unwrap_or(f64::NAN)
-}
-
-fn free_port() -> Result<u16, HarnessError> {
-    let fail = |source| HarnessError::Socket {
-        what: "bind",
-        addr: "127.0.0.1:0".into(),
-        source,
-    };
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|a| a.port())
-        .map_err(fail)
 }

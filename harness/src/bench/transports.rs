@@ -8,7 +8,7 @@
 //! Each configuration runs every contender in turn, repetition by repetition, so drift in the
 //! machine's load reaches them all.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::bench::{Options, loadgen, procstat};
+use crate::client::free_port;
 use crate::error::HarnessError;
 use crate::stats::quantile;
 
@@ -255,18 +256,6 @@ fn nginx_config(dir: &Path, port: u16) -> String {
 events {{ worker_connections 4096; }}\n\
 http {{\n  access_log /dev/null;\n  client_body_temp_path {dir}/body;\n  proxy_temp_path {dir}/proxy;\n  fastcgi_temp_path {dir}/fastcgi;\n  uwsgi_temp_path {dir}/uwsgi;\n  scgi_temp_path {dir}/scgi;\n  keepalive_requests 1000000;\n  server {{\n    listen 127.0.0.1:{port};\n    location / {{ default_type application/json; return 200 '{{\"status\":\"ok\"}}'; }}\n  }}\n}}\n"
     )
-}
-
-fn free_port() -> Result<u16, HarnessError> {
-    let fail = |source| HarnessError::Socket {
-        what: "bind",
-        addr: "127.0.0.1:0".into(),
-        source,
-    };
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|a| a.port())
-        .map_err(fail)
 }
 
 impl Comparison {

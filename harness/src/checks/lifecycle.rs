@@ -18,7 +18,7 @@ use server::contract::routes::PREDICT;
 
 use crate::checks::{Figure, Passed, Verdict, ensure, why};
 use crate::client::{Client, predict_body, read_answer};
-use crate::container::{self, Launch};
+use crate::container::{self, Launch, Running};
 use crate::profile::Profile;
 
 /// Docker's default grace period between SIGTERM and SIGKILL.
@@ -53,6 +53,33 @@ fn wait_for<T>(
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Runs `docker stop` and, once the stopping event is logged (the signal has arrived and the
+/// requests in flight are counted), `then`, while the stop waits for the drain. Returns how
+/// long the stop took, the count, and what `then` returned.
+fn stop_then<T>(
+    running: &Running,
+    then: impl FnOnce() -> T,
+) -> Result<(Duration, Option<u64>, T), String> {
+    std::thread::scope(|scope| {
+        let stopping = scope.spawn(|| {
+            let started = Instant::now();
+            let result = running.container.stop_with_timeout(Some(GRACE_SECONDS));
+            (started.elapsed(), result)
+        });
+        let counted = wait_for("no stopping event", || {
+            Ok(container::events(&running.container, STOPPING)
+                .first()
+                .map(|e| e[IN_FLIGHT].as_u64()))
+        });
+        let outcome = then();
+        let (elapsed, stopped) = stopping
+            .join()
+            .map_err(|_| "the stop thread panicked".to_owned())?;
+        stopped.map_err(why)?;
+        Ok((elapsed, counted?, outcome))
+    })
 }
 
 /// Stops a container while a request is in flight, then restarts it and compares answers.
@@ -95,32 +122,17 @@ pub fn stop_and_restart(reference: &str, profile: &Profile, oracle: &Artifact) -
         Ok((in_flight(&running.client)? >= 2.0).then_some(()))
     })?;
 
-    let (stop_time, exit_code, counted, drained, in_flight_status) = std::thread::scope(|scope| {
-        let stopping = scope.spawn(|| {
-            let started = Instant::now();
-            let result = running.container.stop_with_timeout(Some(GRACE_SECONDS));
-            (started.elapsed(), result)
-        });
-        let counted = wait_for("no stopping event", || {
-            Ok(container::events(&running.container, STOPPING)
-                .first()
-                .map(|e| e[IN_FLIGHT].as_u64()))
-        });
-        let finish = stream
+    let (stop_time, counted, finish) = stop_then(&running, || {
+        stream
             .write_all(&body.as_bytes()[body.len() / 2..])
             .map_err(why)
-            .and_then(|()| read_answer(&mut BufReader::new(&stream)).map_err(why));
-        let (elapsed, stopped) = stopping
-            .join()
-            .map_err(|_| "the stop thread panicked".to_owned())?;
-        stopped.map_err(why)?;
-        let code = running.container.exit_code().map_err(why)?;
-        let drained = container::events(&running.container, STOPPED)
-            .first()
-            .map(|e| e[DRAINED].clone());
-        Ok::<_, String>((elapsed, code, counted?, drained, finish))
+            .and_then(|()| read_answer(&mut BufReader::new(&stream)).map_err(why))
     })?;
-    let answer = in_flight_status?;
+    let exit_code = running.container.exit_code().map_err(why)?;
+    let drained = container::events(&running.container, STOPPED)
+        .first()
+        .map(|e| e[DRAINED].clone());
+    let answer = finish?;
     ensure!(
         counted.is_some_and(|n| n >= 1),
         "the stopping event counted {counted:?} requests in flight, not the half-sent one"
@@ -187,10 +199,7 @@ pub fn stop_under_load(reference: &str, profile: &Profile, oracle: &Artifact) ->
         profile.host_env.is_some() && profile.port_env.is_some(),
         "the profile names no host and port variables, so the container cannot share the host's network"
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(why)?
-        .port();
+    let port = crate::client::free_port().map_err(why)?;
     let launch = Launch {
         profile: profile.clone(),
         host_port: Some(port),
@@ -236,18 +245,8 @@ pub fn stop_under_load(reference: &str, profile: &Profile, oracle: &Artifact) ->
         Ok((in_flight(&running.client)? >= (CLIENTS + 1) as f64).then_some(()))
     })?;
 
-    let (stop_time, counted, answers) = std::thread::scope(|scope| {
-        let stopping = scope.spawn(|| {
-            let started = Instant::now();
-            let result = running.container.stop_with_timeout(Some(GRACE_SECONDS));
-            (started.elapsed(), result)
-        });
-        let counted = wait_for("no stopping event", || {
-            Ok(container::events(&running.container, STOPPING)
-                .first()
-                .map(|e| e[IN_FLIGHT].as_u64()))
-        });
-        let answers: Vec<Option<u16>> = clients
+    let (stop_time, counted, answers) = stop_then(&running, || {
+        clients
             .iter_mut()
             .enumerate()
             .map(|(i, stream)| {
@@ -256,12 +255,7 @@ pub fn stop_under_load(reference: &str, profile: &Profile, oracle: &Artifact) ->
                     .ok()
                     .map(|a| a.status)
             })
-            .collect();
-        let (elapsed, stopped) = stopping
-            .join()
-            .map_err(|_| "the stop thread panicked".to_owned())?;
-        stopped.map_err(why)?;
-        Ok::<_, String>((elapsed, counted?, answers))
+            .collect::<Vec<Option<u16>>>()
     })?;
     let ok = answers.iter().filter(|a| **a == Some(200)).count();
     let unavailable = answers.iter().filter(|a| **a == Some(503)).count();
