@@ -176,7 +176,9 @@ fn read_json<T: DeserializeOwned>(request: &Request, body: Body) -> Result<T, Ap
 
 /// A 200 JSON response.
 fn json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
-    serde_json::to_vec(value)
-        .map(|body| Response::from_data("application/json", body))
+    // Room for a typical answer, so that encoding seldom grows (and copies) the buffer.
+    let mut body = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut body, value)
+        .map(|()| Response::from_data("application/json", body))
         .map_err(|_| ApiError::Internal("cannot encode the response"))
 }

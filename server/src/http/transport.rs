@@ -190,6 +190,7 @@ impl Transport {
             next_token: 2,
             busy: 0,
             buffered: 0,
+            chunk: vec![0; 8192],
             state,
             jobs,
             returns,
@@ -245,6 +246,8 @@ struct EventLoop {
     busy: usize,
     /// Body bytes reserved by pending requests, within [`BODY_BUDGET`].
     buffered: usize,
+    /// Where reads land before they join a connection's buffer; zeroed once, not per read.
+    chunk: Vec<u8>,
     state: Arc<State>,
     jobs: Arc<Jobs<Job>>,
     returns: Arc<Returns<Returned>>,
@@ -396,7 +399,7 @@ impl EventLoop {
         let Some(conn) = self.conns.get_mut(&token) else {
             return false;
         };
-        let mut chunk = [0u8; 8192];
+        let chunk = &mut self.chunk[..];
         let mut eof = false;
         // Never hold more than a head can be, or than the body reserved, and a little more.
         let cap = conn
@@ -406,7 +409,7 @@ impl EventLoop {
             + chunk.len();
         conn.unread = false;
         loop {
-            match conn.stream.read(&mut chunk) {
+            match conn.stream.read(chunk) {
                 Ok(0) => {
                     eof = true;
                     break;
@@ -918,7 +921,9 @@ impl Buffered {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }
         }
-        Ok(self.buf.drain(..n).collect())
+        // The body is the buffer, or its start: only what follows it is copied.
+        let rest = self.buf.split_off(n);
+        Ok(std::mem::replace(&mut self.buf, rest))
     }
 
     /// Takes one CRLF-terminated line, without the CRLF; at most `max` bytes.
@@ -1012,10 +1017,15 @@ fn write_response(
     keep: bool,
 ) -> io::Result<()> {
     let (mut data, length) = response.data.into_reader_and_size();
-    let mut body = Vec::with_capacity(length.unwrap_or(0));
-    data.read_to_end(&mut body)?;
+    // Every answer of this service has a known length: its body is then copied once, into
+    // place after the head.
+    let mut body = Vec::new();
+    let length = match length {
+        Some(length) => length,
+        None => data.read_to_end(&mut body)?,
+    };
     let status = response.status_code;
-    let mut out = Vec::with_capacity(body.len() + 256);
+    let mut out = Vec::with_capacity(length + 256);
     write!(
         out,
         "HTTP/1.{} {status} {}\r\n",
@@ -1034,10 +1044,19 @@ fn write_response(
     let connection = if keep { "keep-alive" } else { "close" };
     write!(
         out,
-        "Content-Length: {}\r\nConnection: {connection}\r\n\r\n",
-        body.len()
+        "Content-Length: {length}\r\nConnection: {connection}\r\n\r\n"
     )?;
-    out.extend_from_slice(&body);
+    let head_len = out.len();
+    if body.is_empty() {
+        data.read_to_end(&mut out)?;
+    } else {
+        out.extend_from_slice(&body);
+    }
+    if out.len() - head_len != length {
+        return Err(io::Error::other(
+            "an answer's body is not as long as it said",
+        ));
+    }
     writer.write_all(&out)
 }
 
