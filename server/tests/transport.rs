@@ -258,25 +258,6 @@ fn the_connection_cap_answers_503() {
     stop(child);
 }
 
-/// The cap counts open connections only: right after three connections were answered and
-/// closed, three new ones under a cap of three are served.
-#[test]
-fn the_connection_cap_counts_only_open_connections() {
-    let (child, addr, _log) = spawn(&[("MAX_CONNECTIONS", "3")]);
-    for _ in 0..3 {
-        assert_eq!(health(addr), 200);
-    }
-    let mut fresh: Vec<TcpStream> = (0..3).map(|_| connect(addr)).collect();
-    for stream in &mut fresh {
-        stream
-            .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
-            .unwrap();
-        let (status, body) = read_response(&mut BufReader::new(&*stream)).unwrap();
-        assert_eq!(status, 200, "{body}");
-    }
-    stop(child);
-}
-
 /// Two requests in one write get two answers, in order; a chunked body is read.
 #[test]
 fn pipelined_and_chunked_requests_are_served() {
