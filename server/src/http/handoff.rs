@@ -144,15 +144,7 @@ impl<T> Returns<T> {
     /// Everything handed back so far, each with whether its connection became readable while
     /// away (and must be read now: its edge has passed).
     pub fn take(&self) -> Vec<(Token, T, bool)> {
-        let mut returned = self.lock();
-        let items = std::mem::take(&mut returned.items);
-        items
-            .into_iter()
-            .map(|(token, item)| {
-                let missed = returned.missed.remove(&token);
-                (token, item, missed)
-            })
-            .collect()
+        self.lock().drain()
     }
 
     /// `token` became readable while away. Returns what was handed back so far, as
@@ -160,24 +152,26 @@ impl<T> Returns<T> {
     /// the check, so that its return wakes the loop.
     pub fn miss(&self, token: Token) -> Vec<(Token, T, bool)> {
         let mut returned = self.lock();
-        let items = std::mem::take(&mut returned.items);
-        let back = items.iter().any(|(t, _)| *t == token);
-        let mut taken: Vec<(Token, T, bool)> = items
-            .into_iter()
-            .map(|(t, item)| {
-                let missed = returned.missed.remove(&t);
-                (t, item, missed)
-            })
-            .collect();
-        if back {
+        let mut taken = returned.drain();
+        match taken.iter_mut().find(|(t, ..)| *t == token) {
             // Its edge is this event: read it now.
-            if let Some(entry) = taken.iter_mut().find(|(t, ..)| *t == token) {
-                entry.2 = true;
+            Some(entry) => entry.2 = true,
+            None => {
+                returned.missed.insert(token);
             }
-        } else {
-            returned.missed.insert(token);
         }
         taken
+    }
+}
+
+impl<T> Returned<T> {
+    /// Every item, each with whether it was missed (which it no longer is).
+    fn drain(&mut self) -> Vec<(Token, T, bool)> {
+        let items = std::mem::take(&mut self.items);
+        items
+            .into_iter()
+            .map(|(token, item)| (token, item, self.missed.remove(&token)))
+            .collect()
     }
 }
 

@@ -853,7 +853,8 @@ impl Worker {
 /// The socket stays non-blocking while what it needs is at hand, which is the common case (the
 /// whole request arrived with its head, the answer fits the send buffer). Only a body still
 /// arriving or an answer the client is slow to take switches it to blocking, bounded by the
-/// timeouts set at accept; it is switched back before the connection returns to the loop.
+/// request's deadline and the write timeout set at accept; it is switched back before the
+/// connection returns to the loop.
 struct Buffered {
     buf: Vec<u8>,
     stream: std::net::TcpStream,
