@@ -9,7 +9,7 @@ use harness::suite::{self, IMAGE_CHECKS, Options, Protocol, Target};
 use server::contract::{Config, Limits};
 use server::http::Service;
 
-use crate::util::{assert_passed, fixtures};
+use crate::util::{assert_every_limit_tried, assert_none_failed, assert_passed, fixtures};
 
 /// Serves `model`'s reference artifact with `limits`, and runs the suite against it.
 fn check(model: &str, limits: Limits) -> Vec<harness::checks::Check> {
@@ -78,23 +78,14 @@ fn a_service_with_smaller_limits_passes_every_http_check() {
         ..Limits::default()
     };
     let checks = check("wine-quality", limits);
-    let failed: Vec<String> = checks
-        .iter()
-        .filter(|c| c.status == Status::Fail)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect();
-    assert!(failed.is_empty(), "{failed:#?}");
+    assert_none_failed(&checks);
     let golden = fixtures().reference("wine-quality").unwrap();
     assert!(
         golden.golden.cases.iter().any(|c| c.instances.len() > 10),
         "no golden batch is larger than the limit, so nothing was split"
     );
     assert_passed(&checks, "parity: golden cases");
-    let limits = checks
-        .iter()
-        .find(|c| c.name.starts_with("limits"))
-        .unwrap();
-    assert!(!limits.detail.contains("not"), "{}", limits.detail);
+    assert_every_limit_tried(&checks);
 }
 
 /// `--protocol v2`: this server passes the foreign-server checks at tolerance 0, and an oracle

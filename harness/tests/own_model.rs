@@ -5,7 +5,7 @@
 
 use std::time::SystemTime;
 
-use harness::checks::{Check, Status};
+use harness::checks::Status;
 use harness::fixtures::{Fixtures, repository_root};
 use harness::suite::{self, IMAGE_CHECKS, Options, Target};
 use serde_json::json;
@@ -13,7 +13,7 @@ use server::contract::Config;
 use server::http::Service;
 use server::train;
 
-use crate::util::assert_passed;
+use crate::util::{assert_none_failed, assert_passed};
 
 /// Three species a linear model separates, as a person would write them down.
 fn flowers_csv() -> String {
@@ -33,16 +33,6 @@ fn flowers_csv() -> String {
         ));
     }
     csv
-}
-
-/// Fails with the names and details of every failed check.
-fn assert_none_failed(checks: &[Check]) {
-    let failed: Vec<String> = checks
-        .iter()
-        .filter(|c| c.status == Status::Fail)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect();
-    assert!(failed.is_empty(), "{failed:#?}");
 }
 
 #[test]

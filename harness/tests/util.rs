@@ -40,3 +40,23 @@ pub fn assert_passed(checks: &[Check], prefix: &str) {
         );
     }
 }
+
+/// Asserts that no check of the run failed, naming those that did.
+pub fn assert_none_failed(checks: &[Check]) {
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+/// Asserts that the limits check tried every limit, the header timeout and the connection cap
+/// included: its detail names none as not tried.
+pub fn assert_every_limit_tried(checks: &[Check]) {
+    let limits = checks
+        .iter()
+        .find(|c| c.name.starts_with("limits"))
+        .expect("no limits check ran");
+    assert!(!limits.detail.contains("not"), "{}", limits.detail);
+}
