@@ -100,7 +100,7 @@ fn compare(
                 "bench: transports {} rows={} concurrency={concurrency}",
                 workload.endpoint, workload.rows
             );
-            let mut samples: Vec<Vec<(f64, f64, u64)>> = vec![vec![]; running.len()];
+            let mut samples: Vec<Vec<Sample>> = vec![vec![]; running.len()];
             for _ in 0..options.repetitions {
                 for (server, samples) in running.iter().zip(samples.iter_mut()) {
                     samples.push(server.measure(&workload.request, concurrency, options));
@@ -110,13 +110,13 @@ fn compare(
                 .iter()
                 .zip(&samples)
                 .map(|(server, samples)| {
-                    let throughputs: Vec<f64> = samples.iter().map(|s| s.0).collect();
-                    let cpu: Vec<f64> = samples.iter().map(|s| s.1).collect();
+                    let throughputs: Vec<f64> = samples.iter().map(|s| s.requests_per_s).collect();
+                    let cpu: Vec<f64> = samples.iter().map(|s| s.cpu_us_per_request).collect();
                     Figures {
                         contender: server.name.clone(),
                         requests_per_s: quantile(&throughputs, 0.5).unwrap_or(f64::NAN),
                         cpu_us_per_request: quantile(&cpu, 0.5).unwrap_or(f64::NAN),
-                        errors: samples.iter().map(|s| s.2).sum(),
+                        errors: samples.iter().map(|s| s.errors).sum(),
                     }
                 })
                 .collect();
@@ -212,8 +212,8 @@ impl Running {
         })
     }
 
-    /// One repetition: requests per second, server CPU per request in microseconds, errors.
-    fn measure(&self, request: &[u8], concurrency: usize, options: &Options) -> (f64, f64, u64) {
+    /// One repetition, after a warm-up.
+    fn measure(&self, request: &[u8], concurrency: usize, options: &Options) -> Sample {
         let load = |duration| loadgen::Load {
             addr: self.addr,
             request: request.to_vec(),
@@ -233,12 +233,20 @@ impl Running {
             }
             _ => f64::NAN,
         };
-        (
-            requests / outcome.elapsed.as_secs_f64(),
-            cpu,
-            outcome.errors,
-        )
+        Sample {
+            requests_per_s: requests / outcome.elapsed.as_secs_f64(),
+            cpu_us_per_request: cpu,
+            errors: outcome.errors,
+        }
     }
+}
+
+/// One repetition of one contender in one configuration.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    requests_per_s: f64,
+    cpu_us_per_request: f64,
+    errors: u64,
 }
 
 impl Drop for Running {
