@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
@@ -18,42 +18,73 @@ use crate::rows::{InputError, Rows};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PredictRequest {
-    pub instances: Vec<Instance>,
+    pub instances: Instances,
 }
 
-/// One row: values in feature order, or values keyed by feature name.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Instance {
-    Values(Vec<Number>),
+/// The rows of a batch as they arrived. The values of array rows land in one buffer, in order,
+/// as they are parsed: one allocation per batch rather than one per row, and in the common case
+/// (every row an array of the right width) the buffer becomes the checked batch without a copy.
+#[derive(Debug, Default)]
+pub struct Instances {
+    values: Vec<f64>,
+    rows: Vec<Shape>,
+}
+
+/// One row: how many of [`Instances::values`] it holds, or values keyed by feature name.
+#[derive(Debug)]
+enum Shape {
+    Values(usize),
     Named(Vec<(String, Number)>),
+}
+
+impl Instances {
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True for an empty batch.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
 }
 
 impl PredictRequest {
     /// Checks the batch against the model's features and the batch limit.
     pub fn into_rows(self, features: &[String], max_rows: usize) -> Result<Rows, ApiError> {
-        if self.instances.len() > max_rows {
+        let Instances { values, rows } = self.instances;
+        if rows.len() > max_rows {
             return Err(ApiError::BatchTooLarge {
-                rows: self.instances.len(),
+                rows: rows.len(),
                 limit: max_rows,
             });
         }
-        let mut values = Vec::with_capacity(self.instances.len() * features.len());
-        for (row, instance) in self.instances.into_iter().enumerate() {
-            match instance {
-                Instance::Values(v) => {
-                    if v.len() != features.len() {
+        let width = features.len();
+        if rows
+            .iter()
+            .all(|r| matches!(r, Shape::Values(n) if *n == width))
+        {
+            return Ok(Rows::from_flat(values, features)?);
+        }
+        let mut ordered = Vec::with_capacity(rows.len() * width);
+        let mut next = 0;
+        for (row, shape) in rows.into_iter().enumerate() {
+            match shape {
+                Shape::Values(found) => {
+                    if found != width {
                         return Err(ApiError::Input(InputError::Width {
                             row,
-                            expected: features.len(),
-                            found: v.len(),
+                            expected: width,
+                            found,
                         }));
                     }
-                    values.extend(v.into_iter().map(|n| n.0));
+                    ordered.extend_from_slice(&values[next..next + found]);
+                    next += found;
                 }
-                Instance::Named(pairs) => values.extend(by_name(row, pairs, features)?),
+                Shape::Named(pairs) => ordered.extend(by_name(row, pairs, features)?),
             }
         }
-        Ok(Rows::from_flat(values, features)?)
+        Ok(Rows::from_flat(ordered, features)?)
     }
 }
 
@@ -83,38 +114,69 @@ fn by_name(
         .collect()
 }
 
-impl<'de> Deserialize<'de> for Instance {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Instance, D::Error> {
-        deserializer.deserialize_any(InstanceVisitor)
+impl<'de> Deserialize<'de> for Instances {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Instances, D::Error> {
+        deserializer.deserialize_seq(InstancesVisitor)
     }
 }
 
-struct InstanceVisitor;
+struct InstancesVisitor;
 
-impl<'de> Visitor<'de> for InstanceVisitor {
-    type Value = Instance;
+impl<'de> Visitor<'de> for InstancesVisitor {
+    type Value = Instances;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Instances, A::Error> {
+        let mut instances = Instances::default();
+        while let Some(shape) = seq.next_element_seed(Row {
+            values: &mut instances.values,
+        })? {
+            instances.rows.push(shape);
+        }
+        Ok(instances)
+    }
+}
+
+/// Parses one row, appending an array row's values to the batch's buffer.
+struct Row<'a> {
+    values: &'a mut Vec<f64>,
+}
+
+impl<'de> DeserializeSeed<'de> for Row<'_> {
+    type Value = Shape;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Shape, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Row<'_> {
+    type Value = Shape;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an array of numbers or an object of feature values")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Instance, A::Error> {
-        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(16));
-        while let Some(v) = seq.next_element()? {
-            values.push(v);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+        let start = self.values.len();
+        while let Some(Number(v)) = seq.next_element()? {
+            self.values.push(v);
         }
-        Ok(Instance::Values(values))
+        Ok(Shape::Values(self.values.len() - start))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Instance, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
         let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(16));
         while let Some(pair) = map.next_entry()? {
             pairs.push(pair);
         }
-        Ok(Instance::Named(pairs))
+        Ok(Shape::Named(pairs))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Instance, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Shape, E> {
         Err(E::invalid_type(de::Unexpected::Unit, &self))
     }
 }
