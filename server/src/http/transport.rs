@@ -51,6 +51,8 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 const BODY_BUDGET: usize = 32 << 20;
 /// How long accepting pauses when the process has no file descriptor left.
 const FD_PAUSE: Duration = Duration::from_millis(100);
+/// How long a closing connection drains what its client still sends.
+const LINGER: Duration = Duration::from_millis(50);
 
 /// A connection and what has been read from it but not yet used.
 #[derive(Debug)]
@@ -69,6 +71,10 @@ struct Conn {
     pending: Option<Pending>,
     /// Reading stopped at its cap with bytes still in the socket: no edge will come for them.
     unread: bool,
+    /// Its last answer is written and its writing side shut: what the client still sends is
+    /// drained until this instant, so that closing does not reset the connection before the
+    /// client has read the answer.
+    closing: Option<Instant>,
     /// Counts the connection against the cap while it lives.
     _open: Open,
 }
@@ -387,6 +393,7 @@ impl EventLoop {
                     admit: false,
                     pending: None,
                     unread: false,
+                    closing: None,
                     _open: open,
                 },
             );
@@ -398,6 +405,10 @@ impl EventLoop {
 
     /// Reads what has arrived on `token`, and acts on a complete or faulty request.
     fn read(&mut self, token: Token) {
+        if self.conns.get(&token).is_some_and(|c| c.closing.is_some()) {
+            self.drain(token);
+            return;
+        }
         loop {
             let eof = self.read_some(token);
             self.advance(token, eof);
@@ -524,13 +535,15 @@ impl EventLoop {
                 conn.peer,
             );
             drop(conn.entry.take());
-            if !keep {
-                exchange.linger();
+            if !exchange.finish() {
                 self.close(token);
                 return;
             }
-            if !exchange.finish() {
-                self.close(token);
+            if !keep {
+                let _ = conn.stream.shutdown(std::net::Shutdown::Write);
+                conn.buf = Vec::new();
+                conn.closing = Some(Instant::now() + LINGER);
+                self.drain(token);
                 return;
             }
             conn.since = Instant::now();
@@ -558,6 +571,29 @@ impl EventLoop {
         self.remove(token);
     }
 
+    /// Discards what a closing connection's client sends; closes it at the end of the stream
+    /// or past its deadline.
+    fn drain(&mut self, token: Token) {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return;
+        };
+        let done = loop {
+            if conn.closing.is_some_and(|until| Instant::now() >= until) {
+                break true;
+            }
+            match conn.stream.read(&mut self.chunk) {
+                Ok(0) => break true,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break true,
+            }
+        };
+        if done {
+            self.close(token);
+        }
+    }
+
     /// Closes idle connections past the idle time, and refuses requests past their deadline.
     fn expire(&mut self) {
         let limits = self.limits();
@@ -568,6 +604,7 @@ impl EventLoop {
             .conns
             .iter()
             .filter_map(|(token, conn)| match conn.entry {
+                _ if conn.closing.is_some_and(|until| now >= until) => Some((*token, false)),
                 None if now.duration_since(conn.since) >= idle => Some((*token, false)),
                 Some(_) if now.duration_since(conn.since) >= head => Some((*token, true)),
                 _ => None,
@@ -601,7 +638,7 @@ impl EventLoop {
         let idle: Vec<Token> = self
             .conns
             .iter()
-            .filter(|(_, conn)| conn.entry.is_none())
+            .filter(|(_, conn)| conn.entry.is_none() && conn.closing.is_none())
             .map(|(token, _)| *token)
             .collect();
         for token in idle {

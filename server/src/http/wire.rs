@@ -248,24 +248,7 @@ impl<'a> Exchange<'a> {
             }
         }
     }
-
-    /// Closes the connection after its last answer. Closing with unread bytes would reset it
-    /// before the client reads the answer: end the writing side, then let what the client
-    /// still sends drain briefly.
-    pub fn linger(mut self) {
-        let _ = self.stream.shutdown(Shutdown::Write);
-        if self.block().is_err() {
-            return;
-        }
-        let _ = SockRef::from(self.stream).set_read_timeout(Some(LINGER));
-        let mut sink = [0u8; 4096];
-        let mut reader = self.stream;
-        while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
-    }
 }
-
-/// How long a closing connection drains what its client still sends.
-const LINGER: Duration = Duration::from_millis(50);
 
 /// Why a body was not read.
 #[derive(Debug)]
