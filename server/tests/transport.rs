@@ -199,31 +199,98 @@ fn a_trickling_body_times_out_with_408() {
     stop(child);
 }
 
-/// Bodies still arriving hold no worker: with two workers and eight half-sent bodies, a new
-/// connection is answered at once, and each body is served when the rest arrives.
+/// Bodies half sent, four by length and four chunked, hold no worker: with two workers a new
+/// connection is still answered, and each request is served once its body is complete.
 #[test]
 fn half_sent_bodies_hold_no_worker() {
     let (child, addr, _log) = spawn(&[("WORKERS", "2"), ("HEADER_TIMEOUT_MS", "60000")]);
     let body = predict_body();
-    let request = format!(
+    let by_length = format!(
         "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    let split = request.len() - body.len() / 2;
-    let mut uploads: Vec<TcpStream> = (0..8)
-        .map(|_| {
+    let half = body.len() / 2;
+    let chunked = format!(
+        "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{half:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+        &body[..half],
+        body.len() - half,
+        &body[half..]
+    );
+    let requests = [by_length, chunked];
+    // Each cut inside the body: by length halfway, chunked within its second chunk.
+    let splits = [requests[0].len() - half, requests[1].len() - half / 2 - 7];
+    let mut uploads: Vec<(TcpStream, usize)> = (0..8)
+        .map(|i| {
+            let kind = i / 4;
             let mut stream = connect(addr);
-            stream.write_all(&request.as_bytes()[..split]).unwrap();
             stream
+                .write_all(&requests[kind].as_bytes()[..splits[kind]])
+                .unwrap();
+            (stream, kind)
         })
         .collect();
-    // Were the workers waiting for these bodies, this would wait a minute and time out.
+    // Every upload has begun (the gauge counts the scrape too); were a worker waiting for one
+    // of these bodies, asking would wait a minute and time out.
+    while in_flight(addr) < 9.0 {}
     assert_eq!(health(addr), 200);
-    for stream in &mut uploads {
-        stream.write_all(&request.as_bytes()[split..]).unwrap();
-        assert_eq!(read_response(&mut BufReader::new(&*stream)).unwrap().0, 200);
+    for (stream, kind) in &mut uploads {
+        stream
+            .write_all(&requests[*kind].as_bytes()[splits[*kind]..])
+            .unwrap();
+        let (status, answer) = read_response(&mut BufReader::new(&*stream)).unwrap();
+        assert_eq!(status, 200, "{answer}");
     }
     stop(child);
+}
+
+/// A client that sends many requests and reads none of the answers holds no worker: with one
+/// worker, once its answers fill the socket, other clients are still answered, and every one of
+/// its answers is delivered once it reads.
+#[test]
+fn a_client_slow_to_read_holds_no_worker() {
+    const SENT: usize = 500;
+    let (child, addr, log) = spawn(&[("WORKERS", "1")]);
+    // A log line per request: read them, or the full pipe would stop the server.
+    std::thread::spawn(move || log.for_each(drop));
+    let mut slow = connect(addr);
+    slow.write_all(
+        "GET /openapi.json HTTP/1.1\r\nHost: t\r\n\r\n"
+            .repeat(SENT)
+            .as_bytes(),
+    )
+    .unwrap();
+    // Each scrape is answered beside the stuck connection; the count of answers encoded for
+    // it stops growing once the socket is full.
+    let mut last = None;
+    let answered = loop {
+        let count = answered_openapi(addr);
+        if last == Some(count) {
+            break count;
+        }
+        last = Some(count);
+    };
+    eprintln!("{answered} of {SENT} answers encoded before the client read any");
+    assert!(answered < SENT, "the answers never filled the socket");
+    assert_eq!(health(addr), 200);
+    let mut reader = BufReader::new(&slow);
+    for i in 0..SENT {
+        let answer = read_response(&mut reader);
+        assert!(matches!(answer, Ok((200, _))), "answer {i}: {answer:?}");
+    }
+    stop(child);
+}
+
+/// How many `/openapi.json` answers the service has encoded, from its metrics.
+fn answered_openapi(addr: SocketAddr) -> usize {
+    let mut stream = connect(addr);
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let (_, body) = read_response(&mut BufReader::new(stream)).unwrap();
+    body.lines()
+        .filter(|l| l.starts_with("http_requests_total{route=\"/openapi.json\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<usize>().ok())
+        .sum()
 }
 
 /// Past MAX_CONNECTIONS a new connection gets 503 with `Connection: close`; the service

@@ -8,9 +8,10 @@
 //! connections cost file descriptors, not threads. A worker reads a request as it arrives,
 //! refuses it before routing when it breaks a transport limit (431, 414, 408, 503 with
 //! `{"error": …}`), and once it is whole, serves it on the same thread: one wake-up per request,
-//! no hand-over between threads. Handlers are short and bounded by the batch and body limits;
-//! what can wait on a client (a chunked or oversized body, an answer the client is slow to
-//! take) is bounded by the request's deadline and the write timeout.
+//! no hand-over between threads. Nothing waits on a client: bodies (by length or chunked)
+//! arrive in the loop within a memory budget, and an answer the client is slow to take waits
+//! there for a writable event, so a worker is only ever busy with a handler, which is short and
+//! bounded by the batch and body limits.
 //!
 //! Shutdown: the acceptor accepts what is already in the kernel's accept queue, closes the
 //! listener and asks every worker to sweep: read each idle connection once without blocking
@@ -37,17 +38,17 @@ use crate::contract::limits::Limits;
 use crate::contract::routes;
 use crate::http::pipeline;
 use crate::http::state::{InFlight, State};
-use crate::http::wire::{self, Exchange, Head, Parsed, Unread};
+use crate::http::wire::{self, Chunked, Framing, Head, Parsed, Unread};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
 /// How often an event loop looks at timeouts when nothing happens.
 const TICK: Duration = Duration::from_millis(50);
-/// How long a worker waits for a client to take an answer.
+/// How long a client may take to read an answer.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes of request bodies the event loops hold, in all, while they arrive; a body that does
-/// not fit is read by its worker in one go instead. Bodies arriving slowly then cost memory
-/// within this budget, not workers.
+/// not fit waits in its socket until there is room. Bodies arriving slowly cost memory within
+/// this budget, never a worker.
 const BODY_BUDGET: usize = 32 << 20;
 /// How long accepting pauses when the process has no file descriptor left.
 const FD_PAUSE: Duration = Duration::from_millis(100);
@@ -71,6 +72,8 @@ struct Conn {
     pending: Option<Pending>,
     /// Reading stopped at its cap with bytes still in the socket: no edge will come for them.
     unread: bool,
+    /// An answer the client has not taken whole yet.
+    out: Option<Output>,
     /// Its last answer is written and its writing side shut: what the client still sends is
     /// drained until this instant, so that closing does not reset the connection before the
     /// client has read the answer.
@@ -83,8 +86,33 @@ struct Conn {
 #[derive(Debug)]
 struct Pending {
     head: Head,
-    /// Body bytes reserved for it in [`BODY_BUDGET`]; 0 when it is read in one go instead.
+    body: Arriving,
+    /// Body bytes reserved for it in [`BODY_BUDGET`].
     reserved: usize,
+    /// Bytes it must reserve before its socket is read further: the budget was full.
+    wanted: usize,
+}
+
+/// A body as far as it has arrived.
+#[derive(Debug)]
+enum Arriving {
+    /// Nothing to read: no body, or one refused unread.
+    Nothing(Option<Unread>),
+    Length(usize),
+    Chunked(Chunked),
+}
+
+/// An answer being written.
+#[derive(Debug)]
+struct Output {
+    bytes: Vec<u8>,
+    written: usize,
+    /// Whether the connection stays open once it is written.
+    keep: bool,
+    /// When the client must have taken all of it.
+    deadline: Instant,
+    /// The client was slow to take it: the connection waits for a writable event.
+    waiting: bool,
 }
 
 /// One open connection, counted against the cap from accept until it is dropped.
@@ -162,6 +190,7 @@ impl Transport {
                 state: Arc::clone(&state),
                 shutting_down: Arc::clone(&shutting_down),
                 swept: false,
+                timers: Instant::now(),
                 swept_tx: swept_tx.clone(),
             };
             let done_tx = done_tx.clone();
@@ -297,14 +326,6 @@ impl Acceptor {
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
-                    // Once per connection: a worker's blocking writes are bounded by this
-                    // (its blocking reads by each request's deadline).
-                    if socket2::SockRef::from(&stream)
-                        .set_write_timeout(Some(WRITE_TIMEOUT))
-                        .is_err()
-                    {
-                        continue;
-                    }
                     self.open.fetch_add(1, Ordering::AcqRel);
                     let open = Open(Arc::clone(&self.open));
                     let mailbox = &self.mailboxes[self.next];
@@ -339,6 +360,8 @@ struct EventLoop {
     shutting_down: Arc<AtomicBool>,
     /// Shutdown has read each idle connection once.
     swept: bool,
+    /// When timeouts and stalled bodies were last looked at: once a tick, not per event.
+    timers: Instant,
     swept_tx: Sender<()>,
 }
 
@@ -356,10 +379,14 @@ impl EventLoop {
             for event in events.iter() {
                 match event.token() {
                     WAKER => self.open_mail(),
-                    token => self.read(token),
+                    token => self.ready(token),
                 }
             }
-            self.expire();
+            if self.timers.elapsed() >= TICK {
+                self.timers = Instant::now();
+                self.retry_stalled();
+                self.expire();
+            }
             if self.swept && self.conns.is_empty() {
                 return;
             }
@@ -393,6 +420,7 @@ impl EventLoop {
                     admit: false,
                     pending: None,
                     unread: false,
+                    out: None,
                     closing: None,
                     _open: open,
                 },
@@ -403,19 +431,34 @@ impl EventLoop {
         }
     }
 
+    /// Acts on an event of `token`: writes what its client can take now, drains it if it is
+    /// closing, or reads what has arrived.
+    fn ready(&mut self, token: Token) {
+        let Some(conn) = self.conns.get(&token) else {
+            return;
+        };
+        if conn.out.is_some() {
+            self.flush(token);
+        } else if conn.closing.is_some() {
+            self.drain(token);
+        } else {
+            self.read(token);
+        }
+    }
+
     /// Reads what has arrived on `token`, and acts on a complete or faulty request.
     fn read(&mut self, token: Token) {
-        if self.conns.get(&token).is_some_and(|c| c.closing.is_some()) {
-            self.drain(token);
-            return;
-        }
         loop {
             let eof = self.read_some(token);
             self.advance(token, eof);
             // Reading stopped at the cap for a head; now that the head is parsed, its body is
             // read on: no edge will come for bytes already in the socket.
             let again = self.conns.get(&token).is_some_and(|c| {
-                c.unread && c.pending.as_ref().is_some_and(|p| c.buf.len() < p.reserved)
+                c.unread
+                    && c.out.is_none()
+                    && c.pending
+                        .as_ref()
+                        .is_some_and(|p| p.reading() && p.wanted == 0)
             });
             if !again {
                 return;
@@ -428,6 +471,11 @@ impl EventLoop {
         let Some(conn) = self.conns.get_mut(&token) else {
             return false;
         };
+        if conn.pending.as_ref().is_some_and(|p| p.wanted > 0) {
+            // No room for its body yet: the bytes wait in the socket.
+            conn.unread = true;
+            return false;
+        }
         let chunk = &mut self.chunk[..];
         let mut eof = false;
         // Never hold more than a head can be, or than the body reserved, and a little more.
@@ -470,30 +518,29 @@ impl EventLoop {
         eof
     }
 
-    /// Parses the buffered head of `token`'s connection and waits for its body (within the
-    /// budget), then serves the request, and any complete one buffered behind it; or refuses
-    /// it, or leaves it to wait for more bytes.
+    /// Parses the buffered head of `token`'s connection and takes its body as it arrives
+    /// (within the budget), then serves the request and starts writing the answer, and goes on
+    /// with a request buffered behind it; or refuses it, or leaves it to wait for more bytes.
     fn advance(&mut self, token: Token, mut eof: bool) {
         let limits = self.limits();
         loop {
             let Some(conn) = self.conns.get_mut(&token) else {
                 return;
             };
+            if conn.out.is_some() || conn.closing.is_some() {
+                // The next request waits until this answer is written.
+                return;
+            }
             if conn.pending.is_none() {
                 match wire::parse_head(&conn.buf, limits) {
                     Parsed::Complete(head, used) => {
                         conn.buf.drain(..used);
-                        let reserved = match head.body_to_buffer() {
-                            Some(len)
-                                if len > conn.buf.len()
-                                    && len <= limits.max_body_bytes
-                                    && reserve(&self.budget, len) =>
-                            {
-                                len
-                            }
-                            _ => 0,
-                        };
-                        conn.pending = Some(Pending { head, reserved });
+                        let pending = Pending::new(head, &conn.buf, limits, &self.budget);
+                        if pending.reading() && wire::expects_continue(&pending.head) {
+                            // Best effort: a client that hears nothing sends the body anyway.
+                            let _ = wire::write_some(&conn.stream, wire::CONTINUE);
+                        }
+                        conn.pending = Some(pending);
                     }
                     Parsed::Partial => {
                         if eof {
@@ -509,52 +556,107 @@ impl EventLoop {
                     }
                 }
             }
-            let arriving = conn
-                .pending
-                .as_ref()
-                .is_some_and(|p| conn.buf.len() < p.reserved);
-            if arriving {
-                if eof {
-                    self.close(token);
-                }
+            let Some(pending) = conn.pending.as_mut() else {
                 return;
-            }
-            let Some(Pending { head, reserved }) = conn.pending.take() else {
+            };
+            let body = match pending.take_body(&mut conn.buf, limits.max_body_bytes) {
+                Some(body) => body,
+                None => {
+                    if eof {
+                        self.close(token);
+                    }
+                    return;
+                }
+            };
+            let Some(Pending { head, reserved, .. }) = conn.pending.take() else {
                 return;
             };
             self.budget.fetch_sub(reserved, Ordering::AcqRel);
             let admitted = !self.swept || conn.admit;
-            let deadline = conn.since + Duration::from_millis(limits.header_timeout_ms);
-            let mut exchange = Exchange::new(&conn.stream, &mut conn.buf, deadline);
-            let keep = serve(
+            let answer = serve(
                 &self.state,
                 &self.shutting_down,
-                &mut exchange,
                 &head,
+                body,
                 admitted,
                 conn.peer,
             );
-            drop(conn.entry.take());
-            if !exchange.finish() {
+            let Some((bytes, keep)) = answer else {
                 self.close(token);
                 return;
-            }
-            if !keep {
-                let _ = conn.stream.shutdown(std::net::Shutdown::Write);
-                conn.buf = Vec::new();
-                conn.closing = Some(Instant::now() + LINGER);
-                self.drain(token);
+            };
+            conn.out = Some(Output {
+                bytes,
+                written: 0,
+                keep,
+                deadline: Instant::now() + WRITE_TIMEOUT,
+                waiting: false,
+            });
+            if !self.flush(token) {
                 return;
             }
-            conn.since = Instant::now();
-            if conn.buf.is_empty() {
-                return;
-            }
-            // A pipelined request has begun behind the answered one: it is in flight, and is
-            // served here, in order, once whole.
-            conn.entry = Some(self.state.enter());
+            // The answer is written and the connection kept: a request buffered behind it
+            // is served here, in order.
             eof = false;
         }
+    }
+
+    /// Writes what `token`'s client takes of its answer. Once all is written the request is
+    /// over: the connection is kept (true) or begins closing. While the client is slow to
+    /// read, the rest waits here, and the connection for a writable event.
+    fn flush(&mut self, token: Token) -> bool {
+        let Some(conn) = self.conns.get_mut(&token) else {
+            return false;
+        };
+        let Some(out) = conn.out.as_mut() else {
+            return false;
+        };
+        match wire::write_some(&conn.stream, &out.bytes[out.written..]) {
+            Ok(n) => out.written += n,
+            Err(_) => {
+                self.close(token);
+                return false;
+            }
+        }
+        if out.written < out.bytes.len() {
+            if !out.waiting {
+                out.waiting = true;
+                let _ = self.poll.registry().reregister(
+                    &mut conn.stream,
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                );
+            }
+            return false;
+        }
+        let (keep, waited) = (out.keep, out.waiting);
+        conn.out = None;
+        drop(conn.entry.take());
+        if waited {
+            let _ = self
+                .poll
+                .registry()
+                .reregister(&mut conn.stream, token, Interest::READABLE);
+        }
+        if !keep {
+            let _ = conn.stream.shutdown(std::net::Shutdown::Write);
+            conn.buf = Vec::new();
+            conn.closing = Some(Instant::now() + LINGER);
+            self.drain(token);
+            return false;
+        }
+        conn.since = Instant::now();
+        if !conn.buf.is_empty() {
+            // A pipelined request has begun behind the answered one: it is in flight.
+            conn.entry = Some(self.state.enter());
+        }
+        if waited || conn.unread {
+            // Bytes that came while the answer waited, or that reading left in the socket at
+            // its cap, raise no new edge: read them now.
+            self.read(token);
+            return false;
+        }
+        !conn.buf.is_empty()
     }
 
     /// Takes `token`'s connection out of the loop, releasing its body reservation.
@@ -594,7 +696,23 @@ impl EventLoop {
         }
     }
 
-    /// Closes idle connections past the idle time, and refuses requests past their deadline.
+    /// Gives bodies that waited for room in the budget the room freed since, and reads them.
+    fn retry_stalled(&mut self) {
+        let stalled: Vec<Token> = self
+            .conns
+            .iter_mut()
+            .filter_map(|(token, conn)| {
+                let pending = conn.pending.as_mut()?;
+                (pending.wanted > 0 && pending.try_reserve(&self.budget)).then_some(*token)
+            })
+            .collect();
+        for token in stalled {
+            self.read(token);
+        }
+    }
+
+    /// Closes idle connections past the idle time, connections whose client does not take
+    /// its answer within the write timeout, and refuses requests past their deadline.
     fn expire(&mut self) {
         let limits = self.limits();
         let now = Instant::now();
@@ -603,12 +721,18 @@ impl EventLoop {
         let expired: Vec<(Token, bool)> = self
             .conns
             .iter()
-            .filter_map(|(token, conn)| match conn.entry {
-                _ if conn.closing.is_some_and(|until| now >= until) => Some((*token, false)),
-                None if now.duration_since(conn.since) >= idle => Some((*token, false)),
-                Some(_) if now.duration_since(conn.since) >= head => Some((*token, true)),
-                _ => None,
-            })
+            .filter_map(
+                |(token, conn)| match (&conn.out, conn.closing, &conn.entry) {
+                    (Some(out), _, _) => (now >= out.deadline).then_some((*token, false)),
+                    (None, Some(until), _) => (now >= until).then_some((*token, false)),
+                    (None, None, None) => {
+                        (now.duration_since(conn.since) >= idle).then_some((*token, false))
+                    }
+                    (None, None, Some(_)) => {
+                        (now.duration_since(conn.since) >= head).then_some((*token, true))
+                    }
+                },
+            )
             .collect();
         for (token, started) in expired {
             if let Some(conn) = self.remove(token)
@@ -627,7 +751,7 @@ impl EventLoop {
     fn sweep(&mut self) {
         let tokens: Vec<Token> = self.conns.keys().copied().collect();
         for token in tokens {
-            self.read(token);
+            self.ready(token);
         }
         // Requests begun until now arrived before the sweep: they are served, also those whose
         // head or body is still arriving.
@@ -648,49 +772,91 @@ impl EventLoop {
     }
 }
 
-/// Reserves `len` bytes of [`BODY_BUDGET`]; false when they do not fit.
-fn reserve(budget: &AtomicUsize, len: usize) -> bool {
-    budget
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-            (held + len <= BODY_BUDGET).then_some(held + len)
-        })
-        .is_ok()
+impl Pending {
+    /// A request whose head is parsed; `buf` holds what followed the head. Room in the budget
+    /// is reserved for a body still to arrive.
+    fn new(head: Head, buf: &[u8], limits: Limits, budget: &AtomicUsize) -> Pending {
+        let (body, wanted) = match wire::framing(&head, limits.max_body_bytes) {
+            Framing::Empty => (Arriving::Nothing(None), 0),
+            Framing::Refused(unread) => (Arriving::Nothing(Some(unread)), 0),
+            Framing::Length(len) => (Arriving::Length(len), if len > buf.len() { len } else { 0 }),
+            // A chunked body's length is known only at its end: room for the largest.
+            Framing::Chunked => (Arriving::Chunked(Chunked::default()), limits.max_body_bytes),
+        };
+        let mut pending = Pending {
+            head,
+            body,
+            reserved: 0,
+            wanted,
+        };
+        if wanted > 0 {
+            pending.try_reserve(budget);
+        }
+        pending
+    }
+
+    /// Reserves the room it wants; false while the budget has none.
+    fn try_reserve(&mut self, budget: &AtomicUsize) -> bool {
+        let fits = budget
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held + self.wanted <= BODY_BUDGET).then_some(held + self.wanted)
+            })
+            .is_ok();
+        if fits {
+            self.reserved += self.wanted;
+            self.wanted = 0;
+        }
+        fits
+    }
+
+    /// Whether its body is still to be read from the socket.
+    fn reading(&self) -> bool {
+        matches!(self.body, Arriving::Length(_) | Arriving::Chunked(_))
+    }
+
+    /// The body, once it has arrived whole (or is refused); `None` while it is arriving.
+    fn take_body(&mut self, buf: &mut Vec<u8>, limit: usize) -> Option<Result<Vec<u8>, Unread>> {
+        match &mut self.body {
+            Arriving::Nothing(refused) => Some(match refused.take() {
+                None => Ok(Vec::new()),
+                Some(unread) => Err(unread),
+            }),
+            Arriving::Length(len) => (buf.len() >= *len).then(|| {
+                // The body is the buffer, or its start: only what follows it is copied.
+                let rest = buf.split_off(*len);
+                Ok(std::mem::replace(buf, rest))
+            }),
+            Arriving::Chunked(chunked) => match chunked.feed(buf, limit) {
+                Ok(false) => None,
+                Ok(true) => Some(Ok(std::mem::take(chunked).into_body())),
+                Err(unread) => Some(Err(unread)),
+            },
+        }
+    }
 }
 
-/// Reads the body, runs the pipeline, writes the answer. Returns whether the connection
-/// stays open.
+/// Runs the pipeline on a whole request and encodes the answer: its bytes, and whether the
+/// connection stays open after it. `None` when no answer can be encoded.
 fn serve(
     state: &State,
     shutting_down: &AtomicBool,
-    io: &mut Exchange,
     head: &Head,
+    body: Result<Vec<u8>, Unread>,
     admitted: bool,
     peer: SocketAddr,
-) -> bool {
+) -> Option<(Vec<u8>, bool)> {
     let limits = state.limits();
     let mut keep = head.keep_alive() && !shutting_down.load(Ordering::Acquire);
-    let body = match wire::read_body(io, head, limits.max_body_bytes) {
-        Ok(body) => body,
-        Err(Unread::TooLarge) => {
-            // The body was not read: the connection cannot carry another request.
-            keep = false;
-            Err(ApiError::BodyTooLarge {
+    let body = body.map_err(|unread| {
+        // A body refused unread, or broken: the connection cannot carry another request.
+        keep = false;
+        match unread {
+            Unread::TooLarge => ApiError::BodyTooLarge {
                 limit: limits.max_body_bytes,
-            })
+            },
+            Unread::Broken(detail) => ApiError::Invalid { detail },
         }
-        Err(Unread::Timeout) => {
-            let error = ApiError::RequestTimeout {
-                millis: limits.header_timeout_ms,
-            };
-            let response = pipeline::error_response(&error, routes::Api::Seed);
-            let _ = wire::write_response(io, head, response, false);
-            return false;
-        }
-        Err(Unread::Broken(detail)) => {
-            keep = false;
-            Err(ApiError::Invalid { detail })
-        }
-    };
+    });
     let request = rouille::Request::fake_http_from(
         peer,
         head.method.clone(),
@@ -714,5 +880,6 @@ fn serve(
     {
         keep = false;
     }
-    wire::write_response(io, head, response, keep).is_ok() && keep
+    let bytes = wire::encode(head.minor_version, response, keep).ok()?;
+    Some((bytes, keep))
 }

@@ -1,20 +1,18 @@
 //! HTTP/1.1 on one connection: request heads under the limits, bodies, answers, closing.
 //!
-//! No connection management here: [`transport`](crate::http::transport) decides when to read
-//! and whom to serve; this module knows the bytes.
+//! No connection management and no waiting here: [`transport`](crate::http::transport)
+//! decides when to read, write and serve; this module knows the bytes.
 
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use mio::net::TcpStream;
 use serde::Serialize;
-use socket2::SockRef;
 
 use crate::contract::errors::ApiError;
 use crate::contract::limits::Limits;
 use crate::contract::routes;
-use crate::http::body::Body;
 use crate::http::state::State;
 
 /// A parsed request head.
@@ -32,17 +30,6 @@ impl Head {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
-    }
-
-    /// The body length the event loop may wait for: a `Content-Length`, unless the body is
-    /// chunked or the client waits for `100 Continue` before sending it.
-    pub fn body_to_buffer(&self) -> Option<usize> {
-        let chunked = self.header("Transfer-Encoding").is_some();
-        let expects = self.header("Expect").is_some();
-        if chunked || expects {
-            return None;
-        }
-        self.header("Content-Length")?.trim().parse().ok()
     }
 
     /// Whether the client wants the connection kept: HTTP/1.1 unless it says `close`, HTTP/1.0
@@ -136,139 +123,29 @@ pub fn refuse(state: &State, stream: &TcpStream, error: &ApiError) {
     tracing::info!(status, error = %error, "{}", crate::contract::lifecycle::REQUEST);
 }
 
-/// A connection's stream and the bytes read from it that are not used yet, while one request
-/// is served.
-///
-/// The socket stays non-blocking while what it needs is at hand, which is the common case (the
-/// whole request arrived with its head, the answer fits the send buffer). Only a body still
-/// arriving or an answer the client is slow to take switches it to blocking, bounded by the
-/// request's deadline and the write timeout set at accept; [`Exchange::finish`] switches it
-/// back.
+/// How a request's body is framed, decided from its head alone.
 #[derive(Debug)]
-pub struct Exchange<'a> {
-    buf: &'a mut Vec<u8>,
-    stream: &'a TcpStream,
-    blocking: bool,
-    /// When the current request must have arrived whole.
-    deadline: Instant,
-}
-
-impl<'a> Exchange<'a> {
-    pub fn new(stream: &'a TcpStream, buf: &'a mut Vec<u8>, deadline: Instant) -> Exchange<'a> {
-        Exchange {
-            buf,
-            stream,
-            blocking: false,
-            deadline,
-        }
-    }
-
-    /// Switches the socket to blocking for the rest of this exchange.
-    fn block(&mut self) -> io::Result<()> {
-        if !self.blocking {
-            SockRef::from(self.stream).set_nonblocking(false)?;
-            self.blocking = true;
-        }
-        Ok(())
-    }
-
-    /// Leaves the socket non-blocking again, for the event loop; false if it cannot be.
-    pub fn finish(self) -> bool {
-        !self.blocking || SockRef::from(self.stream).set_nonblocking(true).is_ok()
-    }
-
-    /// Reads more into the buffer; false at the end of the stream. A blocking read waits no
-    /// longer than the request's deadline, however slowly its bytes trickle in.
-    fn fill(&mut self) -> io::Result<bool> {
-        let mut chunk = [0u8; 8192];
-        let mut reader = self.stream;
-        loop {
-            if self.blocking {
-                let left = self.deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(io::ErrorKind::TimedOut.into());
-                }
-                SockRef::from(self.stream).set_read_timeout(Some(left))?;
-            }
-            match reader.read(&mut chunk) {
-                Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    return Ok(n > 0);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.blocking => {
-                    self.block()?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Writes all of `data`, waiting for the client only when it is slow to take it.
-    fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
-        let mut writer = self.stream;
-        while !data.is_empty() {
-            match writer.write(data) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => data = &data[n..],
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock && !self.blocking => {
-                    self.block()?;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    }
-
-    /// Takes exactly `n` bytes, reading as needed.
-    fn take(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        while self.buf.len() < n {
-            if !self.fill()? {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-        }
-        // The body is the buffer, or its start: only what follows it is copied.
-        let rest = self.buf.split_off(n);
-        Ok(std::mem::replace(self.buf, rest))
-    }
-
-    /// Takes one CRLF-terminated line, without the CRLF; at most `max` bytes.
-    fn line(&mut self, max: usize) -> io::Result<Vec<u8>> {
-        loop {
-            if let Some(end) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                let line = self.buf.drain(..end + 2).take(end).collect();
-                return Ok(line);
-            }
-            if self.buf.len() > max {
-                return Err(io::ErrorKind::InvalidData.into());
-            }
-            if !self.fill()? {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-        }
-    }
+pub enum Framing {
+    /// No body.
+    Empty,
+    /// `Content-Length` bytes follow the head.
+    Length(usize),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Refused unread: the connection cannot carry another request.
+    Refused(Unread),
 }
 
 /// Why a body was not read.
 #[derive(Debug)]
 pub enum Unread {
     TooLarge,
-    Timeout,
     Broken(String),
 }
 
-impl From<io::Error> for Unread {
-    fn from(e: io::Error) -> Unread {
-        match e.kind() {
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Unread::Timeout,
-            _ => Unread::Broken(format!("cannot read the request body: {e}")),
-        }
-    }
-}
-
-/// Reads the body `head` declares, never holding more than `limit` bytes of it.
-pub fn read_body(io: &mut Exchange, head: &Head, limit: usize) -> Result<Body, Unread> {
+/// Decides how `head`'s body arrives, refusing a declared length over `limit` before any of it
+/// is read.
+pub fn framing(head: &Head, limit: usize) -> Framing {
     let chunked = head
         .header("Transfer-Encoding")
         .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
@@ -278,51 +155,121 @@ pub fn read_body(io: &mut Exchange, head: &Head, limit: usize) -> Result<Body, U
     if let Some(Ok(len)) = declared
         && len > limit as u64
     {
-        return Err(Unread::TooLarge);
-    }
-    if head
-        .header("Expect")
-        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
-    {
-        io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-            .map_err(Unread::from)?;
+        return Framing::Refused(Unread::TooLarge);
     }
     if chunked {
-        let mut body = Vec::new();
-        loop {
-            let line = io.line(1024)?;
-            let size = std::str::from_utf8(&line)
-                .ok()
-                .and_then(|l| usize::from_str_radix(l.split(';').next()?.trim(), 16).ok())
-                .ok_or_else(|| Unread::Broken("a chunk size is not hexadecimal".into()))?;
-            if size == 0 {
-                // Trailers, up to the empty line.
-                while !io.line(8192)?.is_empty() {}
-                return Ok(Ok(body));
-            }
-            if body.len() + size > limit {
-                return Err(Unread::TooLarge);
-            }
-            body.extend(io.take(size)?);
-            if !io.take(2)?.eq(b"\r\n") {
-                return Err(Unread::Broken("a chunk does not end with CRLF".into()));
-            }
-        }
+        return Framing::Chunked;
     }
     match declared {
-        None => Ok(Ok(Vec::new())),
-        Some(Err(_)) => Err(Unread::Broken("Content-Length is not a number".into())),
-        Some(Ok(len)) => Ok(Ok(io.take(len as usize)?)),
+        None => Framing::Empty,
+        Some(Err(_)) => Framing::Refused(Unread::Broken("Content-Length is not a number".into())),
+        Some(Ok(len)) => Framing::Length(len as usize),
     }
 }
 
-/// Writes a rouille response with the connection's fate in `Connection`.
-pub fn write_response(
-    io: &mut Exchange,
-    head: &Head,
-    response: rouille::Response,
-    keep: bool,
-) -> io::Result<()> {
+/// Whether the client waits for `100 Continue` before it sends the body.
+pub fn expects_continue(head: &Head) -> bool {
+    head.header("Expect")
+        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+}
+
+/// The interim answer to `Expect: 100-continue`.
+pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// A chunked body decoded as its bytes arrive, so that no read ever waits for the rest.
+#[derive(Debug, Default)]
+pub struct Chunked {
+    body: Vec<u8>,
+    state: ChunkState,
+}
+
+#[derive(Debug, Default)]
+enum ChunkState {
+    #[default]
+    Size,
+    Data(usize),
+    DataEnd,
+    Trailers,
+    Done,
+}
+
+/// The longest chunk-size line, with its extensions, and the longest trailer line.
+const MAX_CHUNK_LINE: usize = 1024;
+const MAX_TRAILER_LINE: usize = 8192;
+
+impl Chunked {
+    /// Decodes what `buf` holds, removing what it used; true once the body is whole. The
+    /// decoded body never exceeds `limit`.
+    pub fn feed(&mut self, buf: &mut Vec<u8>, limit: usize) -> Result<bool, Unread> {
+        let mut used = 0;
+        let result = loop {
+            let rest = &buf[used..];
+            match self.state {
+                ChunkState::Size => match httparse::parse_chunk_size(rest) {
+                    Ok(httparse::Status::Complete((n, size))) => {
+                        used += n;
+                        let size = usize::try_from(size).unwrap_or(usize::MAX);
+                        if size == 0 {
+                            self.state = ChunkState::Trailers;
+                        } else if size > limit.saturating_sub(self.body.len()) {
+                            break Err(Unread::TooLarge);
+                        } else {
+                            self.state = ChunkState::Data(size);
+                        }
+                    }
+                    Ok(httparse::Status::Partial) if rest.len() <= MAX_CHUNK_LINE => {
+                        break Ok(false);
+                    }
+                    _ => break Err(Unread::Broken("a chunk size is not hexadecimal".into())),
+                },
+                ChunkState::Data(left) => {
+                    if rest.is_empty() {
+                        break Ok(false);
+                    }
+                    let n = left.min(rest.len());
+                    self.body.extend_from_slice(&rest[..n]);
+                    used += n;
+                    self.state = if n == left {
+                        ChunkState::DataEnd
+                    } else {
+                        ChunkState::Data(left - n)
+                    };
+                }
+                ChunkState::DataEnd => {
+                    if rest.len() < 2 {
+                        break Ok(false);
+                    }
+                    if &rest[..2] != b"\r\n" {
+                        break Err(Unread::Broken("a chunk does not end with CRLF".into()));
+                    }
+                    used += 2;
+                    self.state = ChunkState::Size;
+                }
+                ChunkState::Trailers => match rest.windows(2).position(|w| w == b"\r\n") {
+                    // Trailers are read and dropped, up to the empty line.
+                    Some(0) => {
+                        used += 2;
+                        self.state = ChunkState::Done;
+                    }
+                    Some(end) => used += end + 2,
+                    None if rest.len() <= MAX_TRAILER_LINE => break Ok(false),
+                    None => break Err(Unread::Broken("a trailer line is too long".into())),
+                },
+                ChunkState::Done => break Ok(true),
+            }
+        };
+        buf.drain(..used);
+        result
+    }
+
+    /// The decoded body.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+}
+
+/// Encodes a rouille response with the connection's fate in `Connection`.
+pub fn encode(minor_version: u8, response: rouille::Response, keep: bool) -> io::Result<Vec<u8>> {
     let (mut data, length) = response.data.into_reader_and_size();
     // Every answer of this service has a known length: its body is then copied once, into
     // place after the head.
@@ -336,7 +283,7 @@ pub fn write_response(
     write!(
         out,
         "HTTP/1.{} {status} {}\r\n",
-        head.minor_version.min(1),
+        minor_version.min(1),
         reason(status)
     )?;
     for (name, value) in &response.headers {
@@ -364,7 +311,24 @@ pub fn write_response(
             "an answer's body is not as long as it said",
         ));
     }
-    io.write_all(&out)
+    Ok(out)
+}
+
+/// Writes what the socket takes now: the number of bytes written, short when the client is
+/// slow to read.
+pub fn write_some(stream: &TcpStream, data: &[u8]) -> io::Result<usize> {
+    let mut writer = stream;
+    let mut written = 0;
+    while written < data.len() {
+        match writer.write(&data[written..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(written)
 }
 
 /// The reason phrase of a status this service answers.
@@ -417,6 +381,47 @@ mod tests {
             }
             _ => panic!("not complete"),
         }
+    }
+
+    /// Fed whole or one byte at a time, a chunked body decodes the same, and what follows it
+    /// stays in the buffer.
+    #[test]
+    fn a_chunked_body_decodes_as_it_arrives() {
+        let wire = b"4;ext=1\r\nRust\r\n6\r\n rocks\r\n0\r\nTrailer: x\r\n\r\nGET /next";
+        let mut whole = Chunked::default();
+        let mut buf = wire.to_vec();
+        assert!(matches!(whole.feed(&mut buf, 100), Ok(true)));
+        assert_eq!(buf, b"GET /next");
+        assert_eq!(whole.into_body(), b"Rust rocks");
+
+        let mut trickled = Chunked::default();
+        let mut buf = Vec::new();
+        let mut done_at = None;
+        for (i, byte) in wire.iter().enumerate() {
+            buf.push(*byte);
+            if matches!(trickled.feed(&mut buf, 100), Ok(true)) {
+                done_at = Some(i);
+                break;
+            }
+        }
+        assert_eq!(done_at, Some(wire.len() - b"GET /next".len() - 1));
+        assert_eq!(trickled.into_body(), b"Rust rocks");
+    }
+
+    #[test]
+    fn a_chunked_body_is_refused_over_the_limit_or_malformed() {
+        let feed = |wire: &[u8], limit| Chunked::default().feed(&mut wire.to_vec(), limit);
+        assert!(matches!(
+            feed(b"6\r\nabcdef\r\n6\r\nabcdef\r\n", 10),
+            Err(Unread::TooLarge)
+        ));
+        assert!(matches!(feed(b"zz\r\n", 10), Err(Unread::Broken(_))));
+        assert!(matches!(
+            feed(b"2\r\nabXY", 10),
+            Err(Unread::Broken(m)) if m.contains("CRLF")
+        ));
+        let endless_size = vec![b'1'; MAX_CHUNK_LINE + 2];
+        assert!(feed(&endless_size, usize::MAX).is_err());
     }
 
     #[test]
