@@ -79,7 +79,11 @@ pub const HELP: [(&str, &str, &str); 13] = [
         "unset",
         "start-up stops unless the artifact has this SHA-256",
     ),
-    (WORKERS, "4 per core", "threads handling requests"),
+    (
+        WORKERS,
+        "1 per core",
+        "workers, each an event loop serving its connections",
+    ),
     (
         MAX_BODY_BYTES,
         "2097152",
@@ -129,7 +133,7 @@ pub struct Config {
     pub model_path: Option<PathBuf>,
     /// `MODEL_SHA256`: the artifact's expected SHA-256, lowercase hex.
     pub model_sha256: Option<String>,
-    /// `WORKERS`: threads handling requests.
+    /// `WORKERS`: workers, each an event loop serving its connections.
     pub workers: usize,
     /// `MAX_BODY_BYTES` and `MAX_BATCH_ROWS`.
     pub limits: Limits,
@@ -160,10 +164,10 @@ impl Default for Config {
     }
 }
 
-/// Four threads per core: a request is short CPU work, but a slow client holds its thread
-/// while its body arrives.
+/// One worker per core (as the process's CPU quota allows): no worker ever waits on a client,
+/// so more workers than cores only add wake-ups.
 fn default_workers() -> usize {
-    4 * std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Config {
@@ -281,7 +285,7 @@ mod tests {
         assert_eq!(c.port, 8000);
         assert_eq!(c.host.to_string(), "0.0.0.0");
         assert_eq!(c.model_path, None);
-        assert!(c.workers >= 4);
+        assert!(c.workers >= 1);
         assert_eq!(c.log_format, LogFormat::Text);
     }
 
