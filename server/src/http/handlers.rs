@@ -97,7 +97,13 @@ fn predict(
     let rows = body.into_rows(model.features(), state.limits().max_batch_rows)?;
     let predictions = model.predict(&rows)?;
     state.metrics().predicted(template, predictions.len());
-    json(&PredictResponse::new(state.artifact(), predictions))
+    // Room for each row's label and probabilities, so that a batch's answer is not copied as
+    // it grows.
+    let room = 256 + predictions.len() * (48 + 32 * model.classes().len());
+    json_in(
+        Vec::with_capacity(room),
+        &PredictResponse::new(state.artifact(), predictions),
+    )
 }
 
 fn infer(
@@ -177,7 +183,11 @@ fn read_json<T: DeserializeOwned>(request: &Request, body: Body) -> Result<T, Ap
 /// A 200 JSON response.
 fn json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
     // Room for a typical answer, so that encoding seldom grows (and copies) the buffer.
-    let mut body = Vec::with_capacity(1024);
+    json_in(Vec::with_capacity(1024), value)
+}
+
+/// A 200 JSON response encoded into `body`.
+fn json_in<T: Serialize>(mut body: Vec<u8>, value: &T) -> Result<Response, ApiError> {
     serde_json::to_writer(&mut body, value)
         .map(|()| Response::from_data("application/json", body))
         .map_err(|_| ApiError::Internal("cannot encode the response"))

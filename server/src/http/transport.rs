@@ -576,7 +576,7 @@ impl EventLoop {
             let answer = serve(
                 &self.state,
                 &self.shutting_down,
-                &head,
+                head,
                 body,
                 admitted,
                 conn.peer,
@@ -840,7 +840,7 @@ impl Pending {
 fn serve(
     state: &State,
     shutting_down: &AtomicBool,
-    head: &Head,
+    head: Head,
     body: Result<Vec<u8>, Unread>,
     admitted: bool,
     peer: SocketAddr,
@@ -857,20 +857,16 @@ fn serve(
             Unread::Broken(detail) => ApiError::Invalid { detail },
         }
     });
-    let request = rouille::Request::fake_http_from(
-        peer,
-        head.method.clone(),
-        head.url.clone(),
-        head.headers.clone(),
-        Vec::new(),
-    );
+    let minor_version = head.minor_version;
+    let request =
+        rouille::Request::fake_http_from(peer, head.method, head.url, head.headers, Vec::new());
     let response = panic::catch_unwind(AssertUnwindSafe(|| {
         pipeline::handle(state, admitted, &request, body)
     }))
     .unwrap_or_else(|_| {
         pipeline::error_response(
             &ApiError::Internal("the server failed to answer this request"),
-            routes::api_of(&shown_path(&head.url)),
+            routes::api_of(&shown_path(request.raw_url())),
         )
     });
     if response
@@ -880,6 +876,6 @@ fn serve(
     {
         keep = false;
     }
-    let bytes = wire::encode(head.minor_version, response, keep).ok()?;
+    let bytes = wire::encode(minor_version, response, keep).ok()?;
     Some((bytes, keep))
 }
