@@ -115,6 +115,17 @@ struct Output {
     waiting: bool,
 }
 
+/// Where an answer stands after a write.
+#[derive(Debug, Clone, Copy)]
+enum Flushed {
+    /// The client has not taken all of it yet.
+    Waiting,
+    /// Written, or not writable, and the connection is closing or closed.
+    Closing,
+    /// Written and the connection kept; `read` when the socket must be read without an event.
+    Kept { read: bool },
+}
+
 /// One open connection, counted against the cap from accept until it is dropped.
 #[derive(Debug)]
 struct Open(Arc<AtomicUsize>);
@@ -438,7 +449,10 @@ impl EventLoop {
             return;
         };
         if conn.out.is_some() {
-            self.flush(token);
+            if let Flushed::Kept { .. } = self.flush(token) {
+                // Bytes that came while the answer waited raised no event of their own.
+                self.read(token);
+            }
         } else if conn.closing.is_some() {
             self.drain(token);
         } else {
@@ -592,30 +606,31 @@ impl EventLoop {
                 deadline: Instant::now() + WRITE_TIMEOUT,
                 waiting: false,
             });
-            if !self.flush(token) {
-                return;
-            }
             // The answer is written and the connection kept: a request buffered behind it
             // is served here, in order.
-            eof = false;
+            match self.flush(token) {
+                Flushed::Kept { read: true } => eof = self.read_some(token),
+                Flushed::Kept { read: false } => eof = false,
+                Flushed::Waiting | Flushed::Closing => return,
+            }
         }
     }
 
     /// Writes what `token`'s client takes of its answer. Once all is written the request is
-    /// over: the connection is kept (true) or begins closing. While the client is slow to
-    /// read, the rest waits here, and the connection for a writable event.
-    fn flush(&mut self, token: Token) -> bool {
+    /// over: the connection is kept or begins closing. While the client is slow to read, the
+    /// rest waits here, and the connection for a writable event.
+    fn flush(&mut self, token: Token) -> Flushed {
         let Some(conn) = self.conns.get_mut(&token) else {
-            return false;
+            return Flushed::Closing;
         };
         let Some(out) = conn.out.as_mut() else {
-            return false;
+            return Flushed::Closing;
         };
         match wire::write_some(&conn.stream, &out.bytes[out.written..]) {
             Ok(n) => out.written += n,
             Err(_) => {
                 self.close(token);
-                return false;
+                return Flushed::Closing;
             }
         }
         if out.written < out.bytes.len() {
@@ -627,7 +642,7 @@ impl EventLoop {
                     Interest::READABLE | Interest::WRITABLE,
                 );
             }
-            return false;
+            return Flushed::Waiting;
         }
         let (keep, waited) = (out.keep, out.waiting);
         conn.out = None;
@@ -643,20 +658,18 @@ impl EventLoop {
             conn.buf = Vec::new();
             conn.closing = Some(Instant::now() + LINGER);
             self.drain(token);
-            return false;
+            return Flushed::Closing;
         }
         conn.since = Instant::now();
         if !conn.buf.is_empty() {
             // A pipelined request has begun behind the answered one: it is in flight.
             conn.entry = Some(self.state.enter());
         }
-        if waited || conn.unread {
-            // Bytes that came while the answer waited, or that reading left in the socket at
-            // its cap, raise no new edge: read them now.
-            self.read(token);
-            return false;
+        // Bytes that came while the answer waited, or that reading left in the socket at its
+        // cap, raise no new edge: the caller reads them (iteratively, never by recursion).
+        Flushed::Kept {
+            read: waited || conn.unread,
         }
-        !conn.buf.is_empty()
     }
 
     /// Takes `token`'s connection out of the loop, releasing its body reservation.
