@@ -280,6 +280,33 @@ fn a_client_slow_to_read_holds_no_worker() {
     stop(child);
 }
 
+/// A client that pipelines thousands of requests while it reads the answers keeps the socket
+/// full past the read cap, so the worker reads on after each answer without an event: every
+/// answer arrives, in order, on the one connection.
+#[test]
+fn a_long_pipelined_stream_is_answered_whole() {
+    const SENT: usize = 20_000;
+    let (child, addr, log) = spawn(&[("WORKERS", "1")]);
+    std::thread::spawn(move || log.for_each(drop));
+    let stream = connect(addr);
+    let request = format!(
+        "GET /health HTTP/1.1\r\nHost: t\r\nX-Padding: {}\r\n\r\n",
+        "y".repeat(2000)
+    );
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let batch = request.repeat(100);
+        (0..SENT / 100).all(|_| writer.write_all(batch.as_bytes()).is_ok())
+    });
+    let mut reader = BufReader::new(&stream);
+    let answered = (0..SENT)
+        .take_while(|_| matches!(read_response(&mut reader), Ok((200, _))))
+        .count();
+    assert!(sender.join().unwrap(), "the service stopped reading");
+    assert_eq!(answered, SENT);
+    stop(child);
+}
+
 /// How many `/openapi.json` answers the service has encoded, from its metrics.
 fn answered_openapi(addr: SocketAddr) -> usize {
     let mut stream = connect(addr);
