@@ -41,6 +41,13 @@ fn spawn(
     (child, addr, log)
 }
 
+/// A server for many requests: a log line each, read aside, or the full pipe would stop it.
+fn spawn_logging_aside(env: &[(&str, &str)]) -> (Child, SocketAddr) {
+    let (child, addr, log) = spawn(env);
+    std::thread::spawn(move || log.for_each(drop));
+    (child, addr)
+}
+
 /// A `/proc/<pid>/status` field, in its own unit (kB for memory).
 fn status(child: &Child, field: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
@@ -76,6 +83,15 @@ fn health(addr: SocketAddr) -> u16 {
         .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .unwrap();
     read_response(&mut BufReader::new(stream)).unwrap().0
+}
+
+/// One scrape of `/metrics` on a connection of its own.
+fn metrics(addr: SocketAddr) -> String {
+    let mut stream = connect(addr);
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    read_response(&mut BufReader::new(stream)).unwrap().1
 }
 
 fn stop(mut child: Child) {
@@ -249,9 +265,7 @@ fn half_sent_bodies_hold_no_worker() {
 #[test]
 fn a_client_slow_to_read_holds_no_worker() {
     const SENT: usize = 500;
-    let (child, addr, log) = spawn(&[("WORKERS", "1")]);
-    // A log line per request: read them, or the full pipe would stop the server.
-    std::thread::spawn(move || log.for_each(drop));
+    let (child, addr) = spawn_logging_aside(&[("WORKERS", "1")]);
     let mut slow = connect(addr);
     slow.write_all(
         "GET /openapi.json HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -286,8 +300,7 @@ fn a_client_slow_to_read_holds_no_worker() {
 #[test]
 fn a_long_pipelined_stream_is_answered_whole() {
     const SENT: usize = 20_000;
-    let (child, addr, log) = spawn(&[("WORKERS", "1")]);
-    std::thread::spawn(move || log.for_each(drop));
+    let (child, addr) = spawn_logging_aside(&[("WORKERS", "1")]);
     let stream = connect(addr);
     let request = format!(
         "GET /health HTTP/1.1\r\nHost: t\r\nX-Padding: {}\r\n\r\n",
@@ -309,12 +322,8 @@ fn a_long_pipelined_stream_is_answered_whole() {
 
 /// How many `/openapi.json` answers the service has encoded, from its metrics.
 fn answered_openapi(addr: SocketAddr) -> usize {
-    let mut stream = connect(addr);
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let (_, body) = read_response(&mut BufReader::new(stream)).unwrap();
-    body.lines()
+    metrics(addr)
+        .lines()
         .filter(|l| l.starts_with("http_requests_total{route=\"/openapi.json\""))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<usize>().ok())
         .sum()
@@ -441,12 +450,8 @@ fn stopping_event(log: &mut impl Iterator<Item = std::io::Result<String>>) -> Va
 
 /// The in-flight gauge, which counts the scrape asking too.
 fn in_flight(addr: SocketAddr) -> f64 {
-    let mut stream = connect(addr);
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let (_, body) = read_response(&mut BufReader::new(stream)).unwrap();
-    body.lines()
+    metrics(addr)
+        .lines()
         .find_map(|l| l.strip_prefix(IN_FLIGHT_METRIC)?.trim().parse().ok())
         .unwrap()
 }
