@@ -37,18 +37,6 @@ enum Shape {
     Named(Vec<(String, Number)>),
 }
 
-impl Instances {
-    /// The number of rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// True for an empty batch.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-}
-
 impl PredictRequest {
     /// Checks the batch against the model's features and the batch limit.
     pub fn into_rows(self, features: &[String], max_rows: usize) -> Result<Rows, ApiError> {

@@ -1,4 +1,6 @@
-//! Request bodies: read once, never past the limit. The one place `MAX_BODY_BYTES` is enforced.
+//! Request bodies handed to the pipeline as a reader (in-process requests): read once, never
+//! past the limit. The transport bounds the bodies it reads as they arrive
+//! ([`wire::framing`](crate::http::wire::framing), [`wire::Chunked`](crate::http::wire::Chunked)).
 
 use std::io::Read;
 
