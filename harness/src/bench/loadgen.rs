@@ -5,10 +5,24 @@
 //! time in the same process. Each connection sends one fixed, pre-encoded request, waits for the
 //! whole response, and sends the next: no allocation per request, so the generator's cost
 //! stays small next to the server's, and is measured anyway.
+//!
+//! Connections are multiplexed on one event loop per core, not a thread each: with a thread
+//! per connection every answer wakes a sleeping thread, and on a small machine the scheduler's
+//! work for that lands on the server's side of the exchange and swamps what the server itself
+//! does per request.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
+
+use mio::net::TcpStream as Socket;
+use mio::{Events, Interest, Poll, Token};
+
+/// How long one exchange may take before it counts as an error and its connection is dropped.
+const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a loop looks for exchanges over their time and connections to reopen.
+const SWEEP: Duration = Duration::from_millis(10);
 
 /// One load run.
 #[derive(Debug, Clone)]
@@ -49,19 +63,36 @@ pub fn get(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").into_bytes()
 }
 
-/// Runs `load` and merges what every connection recorded.
+/// Runs `load` and merges what every loop recorded.
 pub fn run(load: &Load) -> Outcome {
+    // Opened one after another, each answered once before the next opens, as a client's pool
+    // grows: a burst of simultaneous connects measures the server's accept path instead, and
+    // some servers (tiny_http 0.12's task pool) can leave a connection opened in a burst
+    // unread for as long as another one lives.
+    let mut opened: Vec<Option<TcpStream>> = (0..load.concurrency).map(|_| open(load)).collect();
+    let failed = opened.iter().filter(|s| s.is_none()).count() as u64;
     let start = Instant::now();
-    let record_from = start + load.warmup;
-    let end = record_from + load.duration;
+    let window = Window {
+        record_from: start + load.warmup,
+        end: start + load.warmup + load.duration,
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let loops = load.concurrency.clamp(1, cores);
+    // Connections dealt evenly: loop i drives every loops-th one.
+    let mut shares: Vec<Vec<Option<TcpStream>>> = (0..loops).map(|_| vec![]).collect();
+    for (i, stream) in opened.drain(..).enumerate() {
+        shares[i % loops].push(stream);
+    }
     let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..load.concurrency)
-            .map(|_| scope.spawn(|| connection(load, record_from, end)))
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| scope.spawn(move || drive(load, share, window)))
             .collect();
-        workers.into_iter().filter_map(|w| w.join().ok()).collect()
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
     let mut merged = Outcome {
         elapsed: load.duration,
+        errors: failed,
         ..Outcome::default()
     };
     for outcome in outcomes {
@@ -71,85 +102,342 @@ pub fn run(load: &Load) -> Outcome {
     merged
 }
 
-fn connection(load: &Load, record_from: Instant, end: Instant) -> Outcome {
+/// Opens a connection and makes one exchange on it, not recorded.
+fn open(load: &Load) -> Option<TcpStream> {
+    let mut stream = TcpStream::connect(load.addr).ok()?;
+    stream.set_nodelay(true).ok()?;
+    stream.set_read_timeout(Some(EXCHANGE_TIMEOUT)).ok()?;
+    stream.write_all(&load.request).ok()?;
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = stream.read(&mut chunk).ok().filter(|&n| n > 0)?;
+        received.extend_from_slice(&chunk[..n]);
+        match parse(&received) {
+            Parsed::Partial => {}
+            Parsed::Invalid => return None,
+            Parsed::Whole(_, keep_alive) => return keep_alive.then_some(stream),
+        }
+    }
+}
+
+/// When requests are recorded, and when no new one is sent.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    record_from: Instant,
+    end: Instant,
+}
+
+/// One event loop driving the connections opened for it (a `None` is reopened) until the window ends and every
+/// exchange sent before then has finished.
+fn drive(load: &Load, opened: Vec<Option<TcpStream>>, window: Window) -> Outcome {
     let mut outcome = Outcome::default();
-    let mut conn: Option<(TcpStream, BufReader<TcpStream>)> = None;
-    let mut body = Vec::with_capacity(64 * 1024);
-    let mut line = String::with_capacity(256);
-    while Instant::now() < end {
-        if conn.is_none() {
-            conn = TcpStream::connect(load.addr).ok().and_then(|s| {
-                s.set_nodelay(true).ok()?;
-                s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-                let reader = BufReader::with_capacity(64 * 1024, s.try_clone().ok()?);
-                Some((s, reader))
-            });
-            if conn.is_none() {
-                outcome.errors += 1;
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
+    let Ok(mut poll) = Poll::new() else {
+        outcome.errors += 1;
+        return outcome;
+    };
+    let mut events = Events::with_capacity(opened.len().max(1));
+    let mut conns: Vec<Connection> = opened
+        .into_iter()
+        .enumerate()
+        .map(|(i, stream)| Connection {
+            socket: stream.and_then(|s| register(s, &poll, Token(i))),
+            ..Connection::default()
+        })
+        .collect();
+    for (i, conn) in conns.iter_mut().enumerate() {
+        conn.advance(&mut poll, Token(i), load, window, &mut outcome);
+    }
+    let mut swept = Instant::now();
+    loop {
+        let now = Instant::now();
+        if now >= window.end && conns.iter().all(|c| c.sent.is_none()) {
+            break;
+        }
+        if now.duration_since(swept) >= SWEEP {
+            swept = now;
+            for (i, conn) in conns.iter_mut().enumerate() {
+                conn.sweep(&mut poll, Token(i), load, window, &mut outcome, now);
             }
         }
-        let Some((stream, reader)) = conn.as_mut() else {
-            continue;
-        };
-        let sent = Instant::now();
-        match exchange(stream, reader, &load.request, &mut line, &mut body) {
-            Ok((status, keep_alive)) => {
-                if sent >= record_from {
-                    let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
-                    outcome.latencies_us.push(micros);
-                    if status != 200 {
-                        outcome.errors += 1;
-                    }
-                }
-                if !keep_alive {
-                    conn = None;
-                }
-            }
-            Err(_) => {
-                outcome.errors += 1;
-                conn = None;
+        if poll.poll(&mut events, Some(SWEEP)).is_err() {
+            outcome.errors += 1;
+            break;
+        }
+        for event in &events {
+            if let Some(conn) = conns.get_mut(event.token().0) {
+                conn.advance(&mut poll, event.token(), load, window, &mut outcome);
             }
         }
     }
     outcome
 }
 
-/// Sends one request and reads one response: the status and whether the connection stays open.
-fn exchange(
-    stream: &mut TcpStream,
-    reader: &mut BufReader<TcpStream>,
-    request: &[u8],
-    line: &mut String,
-    body: &mut Vec<u8>,
-) -> std::io::Result<(u16, bool)> {
-    stream.write_all(request)?;
-    line.clear();
-    reader.read_line(line)?;
-    let status = line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status line"))?;
-    let (mut length, mut keep_alive) = (0usize, true);
-    loop {
-        line.clear();
-        reader.read_line(line)?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            } else if name.eq_ignore_ascii_case("connection")
-                && value.trim().eq_ignore_ascii_case("close")
-            {
-                keep_alive = false;
+/// One keep-alive connection with at most one request outstanding.
+#[derive(Debug, Default)]
+struct Connection {
+    socket: Option<Socket>,
+    /// When the outstanding request started to be written; `None` when there is none.
+    sent: Option<Instant>,
+    /// Bytes of the outstanding request written so far.
+    written: usize,
+    /// Bytes of the response received so far.
+    received: Vec<u8>,
+}
+
+/// Where an exchange stands after a step.
+enum Step {
+    /// The socket has no more to give or take for now.
+    Wait,
+    /// The connection broke or answered what cannot be read; counted as an error.
+    Broken,
+    /// A whole response: its status and whether the connection stays open.
+    Answered(u16, bool),
+}
+
+impl Connection {
+    /// Moves this connection on as far as its socket allows: (re)connects, writes the request,
+    /// reads the answer, records it and sends the next, until the socket would block.
+    fn advance(
+        &mut self,
+        poll: &mut Poll,
+        token: Token,
+        load: &Load,
+        window: Window,
+        outcome: &mut Outcome,
+    ) {
+        loop {
+            if self.sent.is_none() {
+                if Instant::now() >= window.end {
+                    return;
+                }
+                if self.socket.is_none() {
+                    match connect(load.addr, poll, token) {
+                        Some(socket) => self.socket = Some(socket),
+                        None => {
+                            // Retried at the next sweep.
+                            outcome.errors += 1;
+                            return;
+                        }
+                    }
+                }
+                self.sent = Some(Instant::now());
+                self.written = 0;
+                self.received.clear();
+            }
+            match self.step(&load.request) {
+                Step::Wait => return,
+                Step::Broken => {
+                    outcome.errors += 1;
+                    self.close(poll);
+                }
+                Step::Answered(status, keep_alive) => {
+                    if let Some(sent) = self.sent.take()
+                        && sent >= window.record_from
+                    {
+                        let micros = sent.elapsed().as_micros().min(u128::from(u32::MAX));
+                        outcome.latencies_us.push(micros as u32);
+                        if status != 200 {
+                            outcome.errors += 1;
+                        }
+                    }
+                    if !keep_alive {
+                        self.close(poll);
+                    }
+                }
             }
         }
     }
-    body.resize(length, 0);
-    reader.read_exact(body)?;
-    Ok((status, keep_alive))
+
+    /// Drops an exchange that has taken too long and reopens a connection that could not be
+    /// opened.
+    fn sweep(
+        &mut self,
+        poll: &mut Poll,
+        token: Token,
+        load: &Load,
+        window: Window,
+        outcome: &mut Outcome,
+        now: Instant,
+    ) {
+        if self
+            .sent
+            .is_some_and(|sent| now.duration_since(sent) > EXCHANGE_TIMEOUT)
+        {
+            outcome.errors += 1;
+            self.close(poll);
+        }
+        if self.socket.is_none() {
+            self.advance(poll, token, load, window, outcome);
+        }
+    }
+
+    /// Writes what is left of the request, then reads until the response is whole.
+    fn step(&mut self, request: &[u8]) -> Step {
+        let Some(socket) = self.socket.as_mut() else {
+            return Step::Broken;
+        };
+        while self.written < request.len() {
+            match socket.write(&request[self.written..]) {
+                Ok(0) => return Step::Broken,
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Step::Broken,
+            }
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match socket.read(&mut chunk) {
+                Ok(0) => return Step::Broken,
+                Ok(n) => {
+                    self.received.extend_from_slice(&chunk[..n]);
+                    match parse(&self.received) {
+                        Parsed::Partial => {}
+                        Parsed::Invalid => return Step::Broken,
+                        Parsed::Whole(status, keep_alive) => {
+                            return Step::Answered(status, keep_alive);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Step::Broken,
+            }
+        }
+    }
+
+    fn close(&mut self, poll: &mut Poll) {
+        if let Some(mut socket) = self.socket.take() {
+            let _ = poll.registry().deregister(&mut socket);
+        }
+        self.sent = None;
+    }
+}
+
+/// Opens a connection (blocking: on loopback it is immediate) and registers it for both
+/// directions.
+fn connect(addr: SocketAddr, poll: &Poll, token: Token) -> Option<Socket> {
+    let stream = TcpStream::connect(addr).ok()?;
+    stream.set_nodelay(true).ok()?;
+    register(stream, poll, token)
+}
+
+/// Hands an open connection to the loop.
+fn register(stream: TcpStream, poll: &Poll, token: Token) -> Option<Socket> {
+    stream.set_nonblocking(true).ok()?;
+    let mut socket = Socket::from_std(stream);
+    poll.registry()
+        .register(&mut socket, token, Interest::READABLE | Interest::WRITABLE)
+        .ok()?;
+    Some(socket)
+}
+
+/// What the bytes received so far hold.
+#[derive(Debug, PartialEq)]
+enum Parsed {
+    Partial,
+    Invalid,
+    /// A whole response: its status and whether the connection stays open.
+    Whole(u16, bool),
+}
+
+/// Reads a response with a `Content-Length` body (or none); a chunked answer is not one the
+/// servers under test give, and counts as invalid.
+fn parse(received: &[u8]) -> Parsed {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    let head = match response.parse(received) {
+        Ok(httparse::Status::Complete(head)) => head,
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Err(_) => return Parsed::Invalid,
+    };
+    let (mut length, mut keep_alive) = (0usize, response.version == Some(1));
+    for header in response.headers.iter() {
+        let value = std::str::from_utf8(header.value).unwrap_or("").trim();
+        if header.name.eq_ignore_ascii_case("content-length") {
+            match value.parse() {
+                Ok(n) => length = n,
+                Err(_) => return Parsed::Invalid,
+            }
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            return Parsed::Invalid;
+        } else if header.name.eq_ignore_ascii_case("connection") {
+            keep_alive = !value.eq_ignore_ascii_case("close");
+        }
+    }
+    if received.len() < head + length {
+        return Parsed::Partial;
+    }
+    Parsed::Whole(response.code.unwrap_or(0), keep_alive)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_response_as_it_arrives() {
+        let whole = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+        for cut in 0..whole.len() {
+            assert_eq!(parse(&whole[..cut]), Parsed::Partial, "cut at {cut}");
+        }
+        assert_eq!(parse(whole), Parsed::Whole(200, true));
+        let closing =
+            b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(parse(closing), Parsed::Whole(503, false));
+        assert_eq!(
+            parse(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"),
+            Parsed::Whole(200, false)
+        );
+        assert_eq!(
+            parse(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Parsed::Invalid
+        );
+        assert_eq!(parse(b"garbage\r\n\r\n"), Parsed::Invalid);
+    }
+
+    #[test]
+    fn drives_every_connection_against_a_real_server() {
+        // A server of a few lines that answers each request on its own keep-alive connection.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || answer_each(stream));
+            }
+        });
+        let load = Load {
+            addr,
+            request: get("/health"),
+            concurrency: 5,
+            warmup: Duration::from_millis(50),
+            duration: Duration::from_millis(200),
+        };
+        let outcome = run(&load);
+        assert_eq!(outcome.errors, 0);
+        assert!(
+            outcome.latencies_us.len() >= 5,
+            "{}",
+            outcome.latencies_us.len()
+        );
+    }
+
+    fn answer_each(mut stream: TcpStream) {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while let Ok(n) = stream.read(&mut chunk) {
+            if n == 0 {
+                return;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                buf.drain(..end + 4);
+                let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                if stream.write_all(answer).is_err() {
+                    return;
+                }
+            }
+        }
+    }
 }
