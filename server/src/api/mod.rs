@@ -6,5 +6,6 @@ pub mod seed;
 pub mod v2;
 
 mod number;
+mod scan;
 
 pub use number::{Number, quote_non_finite};

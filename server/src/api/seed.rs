@@ -8,6 +8,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::api::Number;
+use crate::api::scan;
 use crate::artifact::{Artifact, Origin, Training};
 use crate::contract::errors::{ApiError, RowProblem};
 use crate::contract::limits::Limits;
@@ -38,6 +39,18 @@ enum Shape {
 }
 
 impl PredictRequest {
+    /// Reads the common body, rows as arrays of numbers and nothing else, in one pass;
+    /// `None` for any other body, which then goes to the general parser.
+    pub fn scan(body: &[u8]) -> Option<PredictRequest> {
+        let scan::Arrays { values, widths } = scan::instances(body)?;
+        Some(PredictRequest {
+            instances: Instances {
+                values,
+                rows: widths.into_iter().map(Shape::Values).collect(),
+            },
+        })
+    }
+
     /// Checks the batch against the model's features and the batch limit.
     pub fn into_rows(self, features: &[String], max_rows: usize) -> Result<Rows, ApiError> {
         let Instances { values, rows } = self.instances;

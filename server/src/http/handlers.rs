@@ -92,7 +92,11 @@ fn predict(
     request: &Request,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body: PredictRequest = read_json(request, body)?;
+    let body = json_body(request, body)?;
+    let body = match PredictRequest::scan(&body) {
+        Some(scanned) => scanned,
+        None => parse_json(&body)?,
+    };
     let model = state.artifact().model();
     let rows = body.into_rows(model.features(), state.limits().max_batch_rows)?;
     let predictions = model.predict(&rows)?;
@@ -155,9 +159,14 @@ fn served(state: &State, path: Option<&ModelPath>) -> Result<(), ApiError> {
     }
 }
 
-/// Decodes a JSON body. A missing Content-Type is read as JSON, since standard V2 clients send
-/// none.
+/// Decodes a JSON body.
 fn read_json<T: DeserializeOwned>(request: &Request, body: Body) -> Result<T, ApiError> {
+    parse_json(&json_body(request, body)?)
+}
+
+/// The body, when the request declares a JSON media type or none: standard V2 clients send
+/// none.
+fn json_body(request: &Request, body: Body) -> Body {
     if let Some(content_type) = request.header("Content-Type") {
         let mime = content_type.split(';').next().unwrap_or("").trim();
         let json = mime.eq_ignore_ascii_case("application/json")
@@ -168,11 +177,15 @@ fn read_json<T: DeserializeOwned>(request: &Request, body: Body) -> Result<T, Ap
             });
         }
     }
-    let body = body?;
+    body
+}
+
+/// Decodes JSON, non-finite values included.
+fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     // The common body has no bare non-finite token and no overflowing number: parsed once,
     // without the rewriting pass over every byte. A body that fails is rewritten and parsed
     // again, so such values are refused by name (422) rather than as invalid JSON.
-    serde_json::from_slice(&body).or_else(|e| match quote_non_finite(&body) {
+    serde_json::from_slice(body).or_else(|e| match quote_non_finite(body) {
         std::borrow::Cow::Owned(quoted) => {
             serde_json::from_slice(&quoted).map_err(|e| ApiError::from_json(&e))
         }
