@@ -104,10 +104,11 @@ fn predict(
     // Room for each row's label and probabilities, so that a batch's answer is not copied as
     // it grows.
     let room = 256 + predictions.len() * (48 + 32 * model.classes().len());
-    json_in(
-        Vec::with_capacity(room),
-        &PredictResponse::new(state.artifact(), predictions),
-    )
+    let mut body = Vec::with_capacity(room);
+    PredictResponse::new(state.artifact(), predictions)
+        .encode(&mut body)
+        .map(|()| Response::from_data("application/json", body))
+        .map_err(|_| ApiError::Internal("cannot encode the response"))
 }
 
 fn infer(
