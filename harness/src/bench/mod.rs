@@ -61,7 +61,8 @@ impl Default for Options {
     }
 }
 
-const METHOD: &str = "Closed-loop load over keep-alive connections from the harness process; \
+const METHOD: &str = "Closed-loop load over keep-alive connections from the harness process, \
+multiplexed on one event loop per core; \
 the container shares the host network (no userland proxy), as in a Kubernetes pod. \
 Each configuration is warmed up, then recorded three times; throughput is the median with \
 the lowest and highest, latency percentiles are over every recorded request. CPU is from \

@@ -173,7 +173,8 @@ impl BenchReport {
             out.push_str(&format!(
                 "\nServer processes side by side on loopback in the same run ({}): CPU time \
 of the server process per request (user + system, from /proc), median of {} repetitions, \
-and requests per second. The generator is the harness's own, over keep-alive connections; \
+and requests per second. The generator is the harness's own: keep-alive connections, opened \
+one after another, multiplexed on one event loop per core; \
 nginx (one worker, access log to /dev/null) answers a static 200 to every request: the floor. \
 On loopback the kernel's work for both ends of a TCP exchange is charged to the process \
 that sends, so these figures include it.\n\n",
