@@ -249,15 +249,16 @@ impl PredictResponse<'_> {
         out.extend_from_slice(b"{\"model\":");
         serde_json::to_writer(&mut *out, &self.model)?;
         out.extend_from_slice(b",\"predictions\":[");
-        let mut keys: Vec<Vec<u8>> = vec![];
+        // Every row answers with the same classes.
+        let classes = self
+            .predictions
+            .first()
+            .map_or(&[][..], |body| body.classes);
+        let keys: Vec<Vec<u8>> = classes
+            .iter()
+            .map(serde_json::to_vec)
+            .collect::<Result<_, _>>()?;
         for (i, body) in self.predictions.iter().enumerate() {
-            if keys.is_empty() {
-                keys = body
-                    .classes
-                    .iter()
-                    .map(serde_json::to_vec)
-                    .collect::<Result<_, _>>()?;
-            }
             if i > 0 {
                 out.push(b',');
             }
