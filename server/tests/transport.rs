@@ -77,21 +77,24 @@ fn predict_body() -> String {
     json!({"instances": [[7.4, 0.7, 0.0, 1.9, 0.076, 11, 34, 0.9978, 3.51, 0.56, 9.4]]}).to_string()
 }
 
-fn health(addr: SocketAddr) -> u16 {
+/// `GET path` on a connection of its own: the status and the body.
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut stream = connect(addr);
-    stream
-        .write_all(b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    read_response(&mut BufReader::new(stream)).unwrap().0
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    read_response(&mut BufReader::new(stream)).unwrap()
 }
 
-/// One scrape of `/metrics` on a connection of its own.
+fn health(addr: SocketAddr) -> u16 {
+    get(addr, "/health").0
+}
+
+/// One scrape of `/metrics`.
 fn metrics(addr: SocketAddr) -> String {
-    let mut stream = connect(addr);
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    read_response(&mut BufReader::new(stream)).unwrap().1
+    get(addr, "/metrics").1
 }
 
 fn stop(mut child: Child) {
