@@ -128,13 +128,14 @@ struct Window {
     end: Instant,
 }
 
-/// One event loop driving the connections opened for it (a `None` is reopened) until the window ends and every
-/// exchange sent before then has finished.
+/// One event loop driving the connections opened for it (a `None` is reopened) until the
+/// window ends and every exchange sent before then has finished.
 fn drive(load: &Load, opened: Vec<Option<TcpStream>>, window: Window) -> Outcome {
-    let mut outcome = Outcome::default();
-    let Ok(mut poll) = Poll::new() else {
-        outcome.errors += 1;
-        return outcome;
+    let Ok(poll) = Poll::new() else {
+        return Outcome {
+            errors: 1,
+            ..Outcome::default()
+        };
     };
     let mut events = Events::with_capacity(opened.len().max(1));
     let mut conns: Vec<Connection> = opened
@@ -145,8 +146,14 @@ fn drive(load: &Load, opened: Vec<Option<TcpStream>>, window: Window) -> Outcome
             ..Connection::default()
         })
         .collect();
+    let mut shared = Shared {
+        poll,
+        load,
+        window,
+        outcome: Outcome::default(),
+    };
     for (i, conn) in conns.iter_mut().enumerate() {
-        conn.advance(&mut poll, Token(i), load, window, &mut outcome);
+        conn.advance(&mut shared, Token(i));
     }
     let mut swept = Instant::now();
     loop {
@@ -157,20 +164,29 @@ fn drive(load: &Load, opened: Vec<Option<TcpStream>>, window: Window) -> Outcome
         if now.duration_since(swept) >= SWEEP {
             swept = now;
             for (i, conn) in conns.iter_mut().enumerate() {
-                conn.sweep(&mut poll, Token(i), load, window, &mut outcome, now);
+                conn.sweep(&mut shared, Token(i), now);
             }
         }
-        if poll.poll(&mut events, Some(SWEEP)).is_err() {
-            outcome.errors += 1;
+        if shared.poll.poll(&mut events, Some(SWEEP)).is_err() {
+            shared.outcome.errors += 1;
             break;
         }
         for event in &events {
             if let Some(conn) = conns.get_mut(event.token().0) {
-                conn.advance(&mut poll, event.token(), load, window, &mut outcome);
+                conn.advance(&mut shared, event.token());
             }
         }
     }
-    outcome
+    shared.outcome
+}
+
+/// What the connections of one loop share: the poll they are registered with, the load, and
+/// what they record.
+struct Shared<'a> {
+    poll: Poll,
+    load: &'a Load,
+    window: Window,
+    outcome: Outcome,
 }
 
 /// One keep-alive connection with at most one request outstanding.
@@ -198,14 +214,13 @@ enum Step {
 impl Connection {
     /// Moves this connection on as far as its socket allows: (re)connects, writes the request,
     /// reads the answer, records it and sends the next, until the socket would block.
-    fn advance(
-        &mut self,
-        poll: &mut Poll,
-        token: Token,
-        load: &Load,
-        window: Window,
-        outcome: &mut Outcome,
-    ) {
+    fn advance(&mut self, shared: &mut Shared<'_>, token: Token) {
+        let Shared {
+            poll,
+            load,
+            window,
+            outcome,
+        } = shared;
         loop {
             if self.sent.is_none() {
                 if Instant::now() >= window.end {
@@ -251,24 +266,16 @@ impl Connection {
 
     /// Drops an exchange that has taken too long and reopens a connection that could not be
     /// opened.
-    fn sweep(
-        &mut self,
-        poll: &mut Poll,
-        token: Token,
-        load: &Load,
-        window: Window,
-        outcome: &mut Outcome,
-        now: Instant,
-    ) {
+    fn sweep(&mut self, shared: &mut Shared<'_>, token: Token, now: Instant) {
         if self
             .sent
             .is_some_and(|sent| now.duration_since(sent) > EXCHANGE_TIMEOUT)
         {
-            outcome.errors += 1;
-            self.close(poll);
+            shared.outcome.errors += 1;
+            self.close(&shared.poll);
         }
         if self.socket.is_none() {
-            self.advance(poll, token, load, window, outcome);
+            self.advance(shared, token);
         }
     }
 
@@ -307,7 +314,7 @@ impl Connection {
         }
     }
 
-    fn close(&mut self, poll: &mut Poll) {
+    fn close(&mut self, poll: &Poll) {
         if let Some(mut socket) = self.socket.take() {
             let _ = poll.registry().deregister(&mut socket);
         }
