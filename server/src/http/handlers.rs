@@ -105,10 +105,8 @@ fn predict(
     // it grows.
     let room = 256 + predictions.len() * (48 + 32 * model.classes().len());
     let mut body = Vec::with_capacity(room);
-    PredictResponse::new(state.artifact(), predictions)
-        .encode(&mut body)
-        .map(|()| Response::from_data("application/json", body))
-        .map_err(|_| ApiError::Internal("cannot encode the response"))
+    let written = PredictResponse::new(state.artifact(), predictions).encode(&mut body);
+    encoded(written, body)
 }
 
 fn infer(
@@ -197,12 +195,14 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 /// A 200 JSON response.
 fn json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
     // Room for a typical answer, so that encoding seldom grows (and copies) the buffer.
-    json_in(Vec::with_capacity(1024), value)
+    let mut body = Vec::with_capacity(1024);
+    let written = serde_json::to_writer(&mut body, value);
+    encoded(written, body)
 }
 
-/// A 200 JSON response encoded into `body`.
-fn json_in<T: Serialize>(mut body: Vec<u8>, value: &T) -> Result<Response, ApiError> {
-    serde_json::to_writer(&mut body, value)
+/// The 200 response carrying `body`, once encoding it succeeded.
+fn encoded(written: serde_json::Result<()>, body: Vec<u8>) -> Result<Response, ApiError> {
+    written
         .map(|()| Response::from_data("application/json", body))
         .map_err(|_| ApiError::Internal("cannot encode the response"))
 }
