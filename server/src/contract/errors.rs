@@ -82,6 +82,21 @@ pub enum ApiError {
     /// The request head is not HTTP (400), answered before routing.
     #[error("malformed request head: {detail}")]
     MalformedHead { detail: String },
+    /// The request head, or a chunked body's trailer section, has more header fields than the
+    /// transport takes (431), before routing.
+    #[error("the request has more than {limit} header fields")]
+    TooManyHeaders { limit: usize },
+    /// The message's length cannot be told for sure (400): conflicting or malformed
+    /// `Content-Length`, `Transfer-Encoding` where it is not allowed, a broken chunk line. The
+    /// connection is closed, since the next request's start is unknown.
+    #[error("invalid message framing: {detail}")]
+    Framing { detail: String },
+    /// A transfer coding other than `chunked` (501); the connection is closed.
+    #[error("transfer coding {coding:?} is not supported; send Content-Length or chunked alone")]
+    UnsupportedCoding { coding: String },
+    /// A protocol version other than HTTP/1.x (505), before routing.
+    #[error("{version} is not supported; use HTTP/1.1")]
+    HttpVersion { version: String },
     /// A fault of the server's own, never caused by input (500).
     #[error("{0}")]
     Internal(&'static str),
@@ -160,8 +175,11 @@ impl ApiError {
             ApiError::Malformed { .. }
             | ApiError::Invalid { .. }
             | ApiError::Tensor(_)
-            | ApiError::MalformedHead { .. } => 400,
-            ApiError::HeaderTooLarge { .. } => 431,
+            | ApiError::MalformedHead { .. }
+            | ApiError::Framing { .. } => 400,
+            ApiError::HeaderTooLarge { .. } | ApiError::TooManyHeaders { .. } => 431,
+            ApiError::UnsupportedCoding { .. } => 501,
+            ApiError::HttpVersion { .. } => 505,
             ApiError::RequestLineTooLong { .. } => 414,
             ApiError::RequestTimeout { .. } => 408,
             ApiError::TooManyConnections { .. } => 503,

@@ -54,6 +54,15 @@ impl Route {
         }
     }
 
+    /// The methods an `Allow` header lists for this route: a GET route answers HEAD too
+    /// (RFC 9110 §9.3.2).
+    pub fn allow(&self) -> &'static str {
+        match self.method {
+            "GET" => "GET, HEAD",
+            method => method,
+        }
+    }
+
     /// Which API's error conventions apply.
     pub fn api(&self) -> Api {
         api_of(self.template)
@@ -148,10 +157,10 @@ pub fn resolve(method: &str, path: &str) -> Result<Matched, Unrouted> {
         let Some(model) = match_template(route.template, path) else {
             continue;
         };
-        if route.method == method {
+        if route.method == method || (method == "HEAD" && route.method == "GET") {
             return Ok(Matched { route, model });
         }
-        allow.get_or_insert(route.method);
+        allow.get_or_insert(route.allow());
     }
     Err(
         allow.map_or(Unrouted::NotFound, |allow| Unrouted::MethodNotAllowed {
@@ -205,8 +214,21 @@ mod tests {
         );
         assert_eq!(
             resolve("DELETE", "/v2/models/iris"),
-            Err(Unrouted::MethodNotAllowed { allow: "GET" })
+            Err(Unrouted::MethodNotAllowed { allow: "GET, HEAD" })
         );
+        assert_eq!(
+            resolve("HEAD", "/predict"),
+            Err(Unrouted::MethodNotAllowed { allow: "POST" })
+        );
+    }
+
+    #[test]
+    fn head_is_answered_on_every_get_route() {
+        for route in ROUTES.iter().filter(|r| r.method == "GET") {
+            let path = route.path("iris", "1");
+            let matched = resolve("HEAD", &path).map(|m| m.route);
+            assert_eq!(matched, Ok(route), "{path}");
+        }
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! # Layout
 //! - [`service`]: binds and drains; [`transport`]: the acceptor and the workers, each an event
-//!   loop over its connections, and the transport limits; [`wire`]: HTTP/1.1 on one
-//!   connection; [`body`]: bodies bounded under the limit.
+//!   loop over its connections, and the transport limits; [`wire`]: HTTP/1.1 heads, the message
+//!   length and answers; [`decode`]: bodies by length or chunked as they arrive; [`budget`]:
+//!   the memory bodies hold while they arrive; [`body`]: bodies bounded under the limit.
 //! - [`pipeline`]: admit, route, handle, map errors, count, log.
 //! - [`handlers`]: one function per endpoint.
 //! - [`state`]: the model, limits, metrics and shutdown flag every request may need.
@@ -13,6 +14,8 @@
 //! [`body`] beneath them. Nothing calls back up.
 
 pub mod body;
+pub mod budget;
+pub mod decode;
 pub mod handlers;
 pub mod healthcheck;
 pub mod log;

@@ -36,9 +36,11 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use crate::contract::errors::{ApiError, shown_path};
 use crate::contract::limits::Limits;
 use crate::contract::routes;
+use crate::http::budget::{Budget, Reservation};
+use crate::http::decode::{Decoded, Decoder};
 use crate::http::pipeline;
 use crate::http::state::{InFlight, State};
-use crate::http::wire::{self, Chunked, Framing, Head, Parsed, Unread};
+use crate::http::wire::{self, Head, Parsed};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -50,6 +52,11 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// not fit waits in its socket until there is room. Bodies arriving slowly cost memory within
 /// this budget, never a worker.
 const BODY_BUDGET: usize = 32 << 20;
+/// The room a body reserves at a time, as its bytes arrive.
+const BODY_STEP: usize = 64 << 10;
+/// How long a request still arriving at the shutdown sweep has to arrive whole: it is served
+/// if it does, and a stalled client does not hold the drain.
+const DRAIN_ARRIVAL: Duration = Duration::from_secs(1);
 /// How long accepting pauses when the process has no file descriptor left.
 const FD_PAUSE: Duration = Duration::from_millis(100);
 /// How long a closing connection drains what its client still sends.
@@ -65,9 +72,13 @@ struct Conn {
     since: Instant,
     /// Set from a request's first byte until its answer is written.
     entry: Option<InFlight>,
-    /// Its request began before the shutdown sweep: it is served normally, however late it
-    /// completes.
+    /// Its request began before the shutdown sweep: it is served normally if it arrives whole
+    /// by `arrive_by`.
     admit: bool,
+    arrive_by: Option<Instant>,
+    /// The client has ended its side: the requests it sent whole are answered, then the
+    /// connection closes.
+    peer_closed: bool,
     /// A parsed head whose body is still arriving.
     pending: Option<Pending>,
     /// Reading stopped at its cap with bytes still in the socket: no edge will come for them.
@@ -87,19 +98,18 @@ struct Conn {
 struct Pending {
     head: Head,
     body: Arriving,
-    /// Body bytes reserved for it in [`BODY_BUDGET`].
-    reserved: usize,
-    /// Bytes it must reserve before its socket is read further: the budget was full.
-    wanted: usize,
+    /// Room its body holds in the budget, grown as its bytes arrive and given back with it.
+    reservation: Reservation,
+    /// The budget had no room for its next bytes: they wait in the socket until there is.
+    stalled: bool,
 }
 
 /// A body as far as it has arrived.
 #[derive(Debug)]
 enum Arriving {
     /// Nothing to read: no body, or one refused unread.
-    Nothing(Option<Unread>),
-    Length(usize),
-    Chunked(Chunked),
+    Nothing(Option<ApiError>),
+    Decoding(Decoder),
 }
 
 /// An answer being written.
@@ -180,7 +190,7 @@ impl Transport {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let shutting_down = Arc::new(AtomicBool::new(false));
-        let budget = Arc::new(AtomicUsize::new(0));
+        let budget = Budget::new(BODY_BUDGET);
         let (swept_tx, swept) = mpsc::channel();
         let (done_tx, done) = mpsc::channel();
         let mut mailboxes = Vec::with_capacity(workers);
@@ -363,8 +373,8 @@ struct EventLoop {
     mailbox: Arc<Mailbox>,
     conns: HashMap<Token, Conn>,
     next_token: usize,
-    /// Body bytes reserved by pending requests in all the workers, within [`BODY_BUDGET`].
-    budget: Arc<AtomicUsize>,
+    /// Body bytes held by pending requests in all the workers, within [`BODY_BUDGET`].
+    budget: Arc<Budget>,
     /// Where reads land before they join a connection's buffer; zeroed once, not per read.
     chunk: Vec<u8>,
     state: Arc<State>,
@@ -429,6 +439,8 @@ impl EventLoop {
                     since: Instant::now(),
                     entry: None,
                     admit: false,
+                    arrive_by: None,
+                    peer_closed: false,
                     pending: None,
                     unread: false,
                     out: None,
@@ -472,7 +484,7 @@ impl EventLoop {
                     && c.out.is_none()
                     && c.pending
                         .as_ref()
-                        .is_some_and(|p| p.reading() && p.wanted == 0)
+                        .is_some_and(|p| p.reading() && !p.stalled)
             });
             if !again {
                 return;
@@ -485,19 +497,21 @@ impl EventLoop {
         let Some(conn) = self.conns.get_mut(&token) else {
             return false;
         };
-        if conn.pending.as_ref().is_some_and(|p| p.wanted > 0) {
-            // No room for its body yet: the bytes wait in the socket.
-            conn.unread = true;
-            return false;
-        }
         let chunk = &mut self.chunk[..];
+        // Never hold more than a head can be and one read, or than the body has room for.
+        let cap = match conn.pending.as_mut() {
+            Some(pending) if pending.reading() => {
+                let limit = self.state.limits().max_body_bytes;
+                if !pending.make_room(conn.buf.len() + chunk.len(), limit) {
+                    // No room for its body yet: the bytes wait in the socket.
+                    conn.unread = true;
+                    return false;
+                }
+                pending.reservation.bytes()
+            }
+            _ => self.state.limits().max_header_bytes + chunk.len(),
+        };
         let mut eof = false;
-        // Never hold more than a head can be, or than the body reserved, and a little more.
-        let cap = conn
-            .pending
-            .as_ref()
-            .map_or(self.state.limits().max_header_bytes, |p| p.reserved)
-            + chunk.len();
         conn.unread = false;
         loop {
             match conn.stream.read(chunk) {
@@ -535,57 +549,65 @@ impl EventLoop {
     /// Parses the buffered head of `token`'s connection and takes its body as it arrives
     /// (within the budget), then serves the request and starts writing the answer, and goes on
     /// with a request buffered behind it; or refuses it, or leaves it to wait for more bytes.
+    /// Once the client has ended its side, the requests it sent whole are answered and the
+    /// connection closes.
     fn advance(&mut self, token: Token, mut eof: bool) {
         let limits = self.limits();
         loop {
             let Some(conn) = self.conns.get_mut(&token) else {
                 return;
             };
+            conn.peer_closed |= eof;
             if conn.out.is_some() || conn.closing.is_some() {
                 // The next request waits until this answer is written.
                 return;
             }
             if conn.pending.is_none() {
-                match wire::parse_head(&conn.buf, limits) {
+                let refusal = match wire::parse_head(&conn.buf, limits) {
                     Parsed::Complete(head, used) => {
                         conn.buf.drain(..used);
-                        let pending = Pending::new(head, &conn.buf, limits, &self.budget);
-                        if pending.reading() && wire::expects_continue(&pending.head) {
-                            // Best effort: a client that hears nothing sends the body anyway.
-                            let _ = wire::write_some(&conn.stream, wire::CONTINUE);
+                        match Pending::new(head, limits, &self.budget) {
+                            Ok(pending) => {
+                                if pending.reading() && pending.head.expects_continue() {
+                                    // Best effort: a client that hears nothing sends the body
+                                    // anyway.
+                                    let _ = wire::write_some(&conn.stream, wire::CONTINUE);
+                                }
+                                conn.pending = Some(pending);
+                                None
+                            }
+                            Err(error) => Some(error),
                         }
-                        conn.pending = Some(pending);
                     }
                     Parsed::Partial => {
-                        if eof {
+                        if conn.peer_closed {
                             self.close(token);
                         }
                         return;
                     }
-                    Parsed::Refused(error) => {
-                        if let Some(conn) = self.remove(token) {
-                            wire::refuse(&self.state, &conn.stream, &error);
-                        }
-                        return;
+                    Parsed::Refused(error) => Some(error),
+                };
+                if let Some(error) = refusal {
+                    // Where this request ends is unknown: nothing after it can be read.
+                    if let Some(conn) = self.remove(token) {
+                        wire::refuse(&self.state, &conn.stream, &error);
                     }
+                    return;
                 }
             }
             let Some(pending) = conn.pending.as_mut() else {
                 return;
             };
-            let body = match pending.take_body(&mut conn.buf, limits.max_body_bytes) {
-                Some(body) => body,
-                None => {
-                    if eof {
-                        self.close(token);
-                    }
-                    return;
+            let Some(body) = pending.take_body(&mut conn.buf, limits) else {
+                if conn.peer_closed {
+                    self.close(token);
                 }
-            };
-            let Some(Pending { head, reserved, .. }) = conn.pending.take() else {
                 return;
             };
-            self.budget.fetch_sub(reserved, Ordering::AcqRel);
+            // Its reservation is given back here: the body is whole.
+            let Some(Pending { head, .. }) = conn.pending.take() else {
+                return;
+            };
             let admitted = !self.swept || conn.admit;
             let answer = serve(
                 &self.state,
@@ -672,12 +694,9 @@ impl EventLoop {
         }
     }
 
-    /// Takes `token`'s connection out of the loop, releasing its body reservation.
+    /// Takes `token`'s connection out of the loop; its body reservation goes with it.
     fn remove(&mut self, token: Token) -> Option<Conn> {
         let mut conn = self.conns.remove(&token)?;
-        if let Some(pending) = &conn.pending {
-            self.budget.fetch_sub(pending.reserved, Ordering::AcqRel);
-        }
         let _ = self.poll.registry().deregister(&mut conn.stream);
         Some(conn)
     }
@@ -711,12 +730,15 @@ impl EventLoop {
 
     /// Gives bodies that waited for room in the budget the room freed since, and reads them.
     fn retry_stalled(&mut self) {
+        let limit = self.limits().max_body_bytes;
+        let read = self.chunk.len();
         let stalled: Vec<Token> = self
             .conns
             .iter_mut()
             .filter_map(|(token, conn)| {
                 let pending = conn.pending.as_mut()?;
-                (pending.wanted > 0 && pending.try_reserve(&self.budget)).then_some(*token)
+                (pending.stalled && pending.make_room(conn.buf.len() + read, limit))
+                    .then_some(*token)
             })
             .collect();
         for token in stalled {
@@ -741,9 +763,9 @@ impl EventLoop {
                     (None, None, None) => {
                         (now.duration_since(conn.since) >= idle).then_some((*token, false))
                     }
-                    (None, None, Some(_)) => {
-                        (now.duration_since(conn.since) >= head).then_some((*token, true))
-                    }
+                    (None, None, Some(_)) => (now.duration_since(conn.since) >= head
+                        || conn.arrive_by.is_some_and(|by| now >= by))
+                    .then_some((*token, true)),
                 },
             )
             .collect();
@@ -767,10 +789,14 @@ impl EventLoop {
             self.ready(token);
         }
         // Requests begun until now arrived before the sweep: they are served, also those whose
-        // head or body is still arriving.
+        // head or body is still arriving, if they arrive whole in time.
         self.swept = true;
+        let arrive_by = Instant::now() + DRAIN_ARRIVAL;
         for conn in self.conns.values_mut() {
             conn.admit = conn.entry.is_some();
+            if conn.admit && conn.out.is_none() {
+                conn.arrive_by = Some(arrive_by);
+            }
         }
         let idle: Vec<Token> = self
             .conns
@@ -786,64 +812,73 @@ impl EventLoop {
 }
 
 impl Pending {
-    /// A request whose head is parsed; `buf` holds what followed the head. Room in the budget
-    /// is reserved for a body still to arrive.
-    fn new(head: Head, buf: &[u8], limits: Limits, budget: &AtomicUsize) -> Pending {
-        let (body, wanted) = match wire::framing(&head, limits.max_body_bytes) {
-            Framing::Empty => (Arriving::Nothing(None), 0),
-            Framing::Refused(unread) => (Arriving::Nothing(Some(unread)), 0),
-            Framing::Length(len) => (Arriving::Length(len), if len > buf.len() { len } else { 0 }),
-            // A chunked body's length is known only at its end: room for the largest.
-            Framing::Chunked => (Arriving::Chunked(Chunked::default()), limits.max_body_bytes),
+    /// A request whose head is parsed, or the refusal of a head whose body cannot be framed.
+    /// A declared body over the limit is refused unread, through the pipeline.
+    fn new(head: Head, limits: Limits, budget: &Arc<Budget>) -> Result<Pending, ApiError> {
+        let framing = wire::framing(&head)?;
+        let too_large = ApiError::BodyTooLarge {
+            limit: limits.max_body_bytes,
         };
-        let mut pending = Pending {
+        let body = match framing {
+            wire::Framing::Length(len) if len > limits.max_body_bytes as u64 => {
+                Arriving::Nothing(Some(too_large))
+            }
+            framing => match framing.decoder() {
+                Some(decoder) => Arriving::Decoding(decoder),
+                None if framing == wire::Framing::Empty => Arriving::Nothing(None),
+                None => Arriving::Nothing(Some(too_large)),
+            },
+        };
+        Ok(Pending {
             head,
             body,
-            reserved: 0,
-            wanted,
-        };
-        if wanted > 0 {
-            pending.try_reserve(budget);
-        }
-        pending
+            reservation: Reservation::new(budget),
+            stalled: false,
+        })
     }
 
-    /// Reserves the room it wants; false while the budget has none.
-    fn try_reserve(&mut self, budget: &AtomicUsize) -> bool {
-        let fits = budget
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
-                (held + self.wanted <= BODY_BUDGET).then_some(held + self.wanted)
-            })
-            .is_ok();
-        if fits {
-            self.reserved += self.wanted;
-            self.wanted = 0;
-        }
-        fits
+    /// Grows the body's room to hold what it holds, `buffered` more bytes and a step beyond,
+    /// but never past what it may reach; false, stalled, while the budget has no room.
+    fn make_room(&mut self, buffered: usize, limit: usize) -> bool {
+        let Arriving::Decoding(decoder) = &self.body else {
+            return true;
+        };
+        let most = match decoder {
+            Decoder::Length(len) => *len,
+            Decoder::Chunked(_) => limit + BODY_STEP,
+        };
+        let needed = decoder.held() + buffered;
+        let room = needed
+            .next_multiple_of(BODY_STEP)
+            .min(most)
+            .max(needed.min(most));
+        self.stalled = !self.reservation.grow_to(room);
+        !self.stalled
     }
 
     /// Whether its body is still to be read from the socket.
     fn reading(&self) -> bool {
-        matches!(self.body, Arriving::Length(_) | Arriving::Chunked(_))
+        matches!(self.body, Arriving::Decoding(_))
     }
 
     /// The body, once it has arrived whole (or is refused); `None` while it is arriving.
-    fn take_body(&mut self, buf: &mut Vec<u8>, limit: usize) -> Option<Result<Vec<u8>, Unread>> {
+    fn take_body(
+        &mut self,
+        buf: &mut Vec<u8>,
+        limits: Limits,
+    ) -> Option<Result<Vec<u8>, ApiError>> {
         match &mut self.body {
             Arriving::Nothing(refused) => Some(match refused.take() {
                 None => Ok(Vec::new()),
-                Some(unread) => Err(unread),
+                Some(error) => Err(error),
             }),
-            Arriving::Length(len) => (buf.len() >= *len).then(|| {
-                // The body is the buffer, or its start: only what follows it is copied.
-                let rest = buf.split_off(*len);
-                Ok(std::mem::replace(buf, rest))
-            }),
-            Arriving::Chunked(chunked) => match chunked.feed(buf, limit) {
-                Ok(false) => None,
-                Ok(true) => Some(Ok(std::mem::take(chunked).into_body())),
-                Err(unread) => Some(Err(unread)),
-            },
+            Arriving::Decoding(decoder) => {
+                match decoder.decode(buf, limits.max_body_bytes, limits.max_header_bytes) {
+                    Ok(Decoded::Partial) => None,
+                    Ok(Decoded::Whole(body)) => Some(Ok(body)),
+                    Err(error) => Some(Err(error)),
+                }
+            }
         }
     }
 }
@@ -854,23 +889,13 @@ fn serve(
     state: &State,
     shutting_down: &AtomicBool,
     head: Head,
-    body: Result<Vec<u8>, Unread>,
+    body: Result<Vec<u8>, ApiError>,
     admitted: bool,
     peer: SocketAddr,
 ) -> Option<(Vec<u8>, bool)> {
-    let limits = state.limits();
-    let mut keep = head.keep_alive() && !shutting_down.load(Ordering::Acquire);
-    let body = body.map_err(|unread| {
-        // A body refused unread, or broken: the connection cannot carry another request.
-        keep = false;
-        match unread {
-            Unread::TooLarge => ApiError::BodyTooLarge {
-                limit: limits.max_body_bytes,
-            },
-            Unread::Broken(detail) => ApiError::Invalid { detail },
-        }
-    });
-    let minor_version = head.minor_version;
+    // A body refused unread, or broken: the connection cannot carry another request.
+    let mut keep = head.keep_alive() && !shutting_down.load(Ordering::Acquire) && body.is_ok();
+    let (minor_version, head_only) = (head.minor_version, head.is_head());
     let request =
         rouille::Request::fake_http_from(peer, head.method, head.url, head.headers, Vec::new());
     let response = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -889,6 +914,6 @@ fn serve(
     {
         keep = false;
     }
-    let bytes = wire::encode(minor_version, response, keep).ok()?;
+    let bytes = wire::encode(minor_version, response, keep, head_only).ok()?;
     Some((bytes, keep))
 }

@@ -11,15 +11,18 @@ use std::time::Duration;
 use mio::net::TcpStream;
 use serde::Serialize;
 
-use crate::contract::errors::ApiError;
+use crate::contract::errors::{ApiError, shown_path};
 use crate::contract::limits::Limits;
 use crate::contract::routes;
+use crate::http::decode::{Chunked, Decoder, MAX_FIELDS};
 use crate::http::state::State;
 
 /// A parsed request head.
 #[derive(Debug)]
 pub struct Head {
     pub method: String,
+    /// The target as routed: an absolute-form target (`http://host/path`) is reduced to its
+    /// path, as RFC 9112 §3.2.2 has a server accept it.
     pub url: String,
     pub minor_version: u8,
     pub headers: Vec<(String, String)>,
@@ -33,14 +36,37 @@ impl Head {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether any `Connection` field lists `option`.
+    fn connection(&self, option: &str) -> bool {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("Connection"))
+            .flat_map(|(_, v)| v.split(','))
+            .any(|o| o.trim().eq_ignore_ascii_case(option))
+    }
+
     /// Whether the client wants the connection kept: HTTP/1.1 unless it says `close`, HTTP/1.0
     /// only when it says `keep-alive`.
     pub fn keep_alive(&self) -> bool {
-        let connection = self.header("Connection").map(str::to_ascii_lowercase);
         match self.minor_version {
-            0 => connection.is_some_and(|c| c.contains("keep-alive")),
-            _ => !connection.is_some_and(|c| c.contains("close")),
+            0 => self.connection("keep-alive"),
+            _ => !self.connection("close"),
         }
+    }
+
+    /// A HEAD request: its answer has the GET's status and headers, and no body.
+    pub fn is_head(&self) -> bool {
+        self.method == "HEAD"
+    }
+
+    /// Whether the client waits for `100 Continue` before it sends the body. Only HTTP/1.1
+    /// clients do (RFC 9110 §10.1.1): an HTTP/1.0 client would read the interim answer as
+    /// the final one.
+    pub fn expects_continue(&self) -> bool {
+        self.minor_version >= 1
+            && self
+                .header("Expect")
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case("100-continue"))
     }
 }
 
@@ -52,6 +78,10 @@ pub enum Parsed {
     Refused(ApiError),
 }
 
+/// Parses the head at the start of `buf`, within the limits on the request line, the head's
+/// size and its number of fields, and checks what RFC 9112 asks of a request head: a version
+/// of HTTP/1 (505 otherwise; a minor version above 1 is read as 1.1, §2.3) and exactly one
+/// `Host` in HTTP/1.1 (at most one in HTTP/1.0, §3.2).
 pub fn parse_head(buf: &[u8], limits: Limits) -> Parsed {
     let line_end = buf.windows(2).position(|w| w == b"\r\n");
     let line_len = line_end.unwrap_or(buf.len());
@@ -66,35 +96,137 @@ pub fn parse_head(buf: &[u8], limits: Limits) -> Parsed {
             limit: limits.max_header_bytes,
         });
     }
-    // Left uninitialised for httparse to fill: zeroing room for 100 headers on every request
+    // Left uninitialised for httparse to fill: zeroing room for every header on every request
     // cost more than parsing the few a request has.
-    let mut headers = [const { MaybeUninit::uninit() }; 100];
+    let mut headers = [const { MaybeUninit::uninit() }; MAX_FIELDS];
     let mut request = httparse::Request::new(&mut []);
     match request.parse_with_uninit_headers(buf, &mut headers) {
-        Ok(httparse::Status::Complete(used)) => Parsed::Complete(
-            Head {
-                method: request.method.unwrap_or_default().to_owned(),
-                url: request.path.unwrap_or_default().to_owned(),
-                minor_version: request.version.unwrap_or(1),
-                headers: request
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_owned(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect(),
-            },
-            used,
-        ),
+        Ok(httparse::Status::Complete(used)) => match checked(&request) {
+            Ok(head) => Parsed::Complete(head, used),
+            Err(error) => Parsed::Refused(error),
+        },
         Ok(httparse::Status::Partial) => Parsed::Partial,
-        Err(httparse::Error::TooManyHeaders) => Parsed::Refused(ApiError::HeaderTooLarge {
-            limit: limits.max_header_bytes,
-        }),
+        Err(httparse::Error::TooManyHeaders) => {
+            Parsed::Refused(ApiError::TooManyHeaders { limit: MAX_FIELDS })
+        }
+        Err(httparse::Error::Version) => other_version(buf, line_end, limits),
         Err(e) => Parsed::Refused(ApiError::MalformedHead {
             detail: e.to_string(),
+        }),
+    }
+}
+
+/// The head httparse read, checked for its `Host` and with its target routed.
+fn checked(request: &httparse::Request) -> Result<Head, ApiError> {
+    let minor_version = request.version.unwrap_or(1);
+    let hosts = request
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("Host"))
+        .count();
+    if hosts > 1 || (minor_version >= 1 && hosts != 1) {
+        return Err(ApiError::MalformedHead {
+            detail: format!("HTTP/1.{minor_version} needs exactly one Host header, found {hosts}"),
+        });
+    }
+    let method = request.method.unwrap_or_default();
+    let target = request.path.unwrap_or_default();
+    let Some(url) = routed_target(method, target) else {
+        return Err(ApiError::MalformedHead {
+            detail: format!(
+                "request target {:?} is neither a path nor an absolute URI",
+                shown_path(target)
+            ),
+        });
+    };
+    Ok(Head {
+        method: method.to_owned(),
+        url,
+        minor_version,
+        headers: request
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// The target as routed (RFC 9112 §3.2): origin-form as it is, absolute-form reduced to its
+/// path and query, `*` for OPTIONS; `None` for anything else. An absolute URI's authority must
+/// be a plain host and port: what a more lenient parser would read another way is refused.
+fn routed_target(method: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') || (target == "*" && method == "OPTIONS") {
+        return Some(target.to_owned());
+    }
+    let (scheme, rest) = target.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ip) => {
+            !ip.is_empty()
+                && ip
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        }
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }
+    };
+    let port_ok =
+        port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    if !host_ok || !port_ok {
+        return None;
+    }
+    // An empty path is `/` (RFC 9110 §4.2.3).
+    Some(match path.strip_prefix('/') {
+        Some(_) => path.to_owned(),
+        None => format!("/{path}"),
+    })
+}
+
+/// A request line whose version httparse does not take: HTTP/1.2 and later minor versions are
+/// read as HTTP/1.1; another major version is refused with 505, anything else with 400.
+fn other_version(buf: &[u8], line_end: Option<usize>, limits: Limits) -> Parsed {
+    let Some(line_end) = line_end else {
+        return Parsed::Partial;
+    };
+    let line = &buf[..line_end];
+    let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    let shown = String::from_utf8_lossy(version).into_owned();
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            if *major != b'1' {
+                return Parsed::Refused(ApiError::HttpVersion { version: shown });
+            }
+            if *minor < b'2' {
+                return Parsed::Refused(ApiError::MalformedHead {
+                    detail: format!("invalid HTTP version {shown:?}"),
+                });
+            }
+            // Same length, so every offset httparse reports holds for the original bytes.
+            let mut as_1_1 = buf.to_vec();
+            as_1_1[line_end - 1] = b'1';
+            parse_head(&as_1_1, limits)
+        }
+        _ => Parsed::Refused(ApiError::MalformedHead {
+            detail: format!("invalid HTTP version {shown:?}"),
         }),
     }
 }
@@ -126,153 +258,90 @@ pub fn refuse(state: &State, stream: &TcpStream, error: &ApiError) {
     tracing::info!(status, error = %error, "{}", crate::contract::lifecycle::REQUEST);
 }
 
-/// How a request's body is framed, decided from its head alone.
-#[derive(Debug)]
+/// How a request's body is framed, decided from its head alone (RFC 9112 §6).
+#[derive(Debug, PartialEq)]
 pub enum Framing {
     /// No body.
     Empty,
     /// `Content-Length` bytes follow the head.
-    Length(usize),
+    Length(u64),
     /// `Transfer-Encoding: chunked`.
     Chunked,
-    /// Refused unread: the connection cannot carry another request.
-    Refused(Unread),
 }
 
-/// Why a body was not read.
-#[derive(Debug)]
-pub enum Unread {
-    TooLarge,
-    Broken(String),
-}
-
-/// Decides how `head`'s body arrives, refusing a declared length over `limit` before any of it
-/// is read.
-pub fn framing(head: &Head, limit: usize) -> Framing {
-    let chunked = head
-        .header("Transfer-Encoding")
-        .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
-    let declared = head
-        .header("Content-Length")
-        .map(|l| l.trim().parse::<u64>());
-    if let Some(Ok(len)) = declared
-        && len > limit as u64
-    {
-        return Framing::Refused(Unread::TooLarge);
-    }
-    if chunked {
-        return Framing::Chunked;
-    }
-    match declared {
-        None => Framing::Empty,
-        Some(Err(_)) => Framing::Refused(Unread::Broken("Content-Length is not a number".into())),
-        Some(Ok(len)) => Framing::Length(len as usize),
+impl Framing {
+    /// The decoder for a body that follows the head; `None` for no body.
+    pub fn decoder(&self) -> Option<Decoder> {
+        match self {
+            Framing::Empty => None,
+            Framing::Length(len) => Some(Decoder::Length(usize::try_from(*len).ok()?)),
+            Framing::Chunked => Some(Decoder::Chunked(Chunked::default())),
+        }
     }
 }
 
-/// Whether the client waits for `100 Continue` before it sends the body.
-pub fn expects_continue(head: &Head) -> bool {
-    head.header("Expect")
-        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+/// Decides how `head`'s body arrives, or refuses a head whose length is ambiguous: every
+/// `Transfer-Encoding` line together must say exactly `chunked` (another coding is 501;
+/// `identity`, or `chunked` not alone, is 400), and may not come with `Content-Length` nor in
+/// HTTP/1.0; each `Content-Length` is digits only, and several must agree. A refused head
+/// leaves the connection unusable: the caller closes it.
+pub fn framing(head: &Head) -> Result<Framing, ApiError> {
+    let refuse = |detail: &str| {
+        Err(ApiError::Framing {
+            detail: detail.to_owned(),
+        })
+    };
+    let mut codings = Vec::new();
+    let mut length = None;
+    for (name, value) in &head.headers {
+        if name.eq_ignore_ascii_case("Transfer-Encoding") {
+            codings.extend(value.split(',').map(|c| c.trim_matches([' ', '\t'])));
+        } else if name.eq_ignore_ascii_case("Content-Length") {
+            let value = value.trim_matches([' ', '\t']);
+            if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return refuse("Content-Length is not a number");
+            }
+            let Ok(value) = value.parse::<u64>() else {
+                return refuse("Content-Length is larger than 64 bits");
+            };
+            if length.is_some_and(|known| known != value) {
+                return refuse("Content-Length is given twice with different values");
+            }
+            length = Some(value);
+        }
+    }
+    if codings.is_empty() {
+        return Ok(length.map_or(Framing::Empty, Framing::Length));
+    }
+    if head.minor_version == 0 {
+        return refuse("Transfer-Encoding is not allowed in HTTP/1.0");
+    }
+    if length.is_some() {
+        return refuse("Transfer-Encoding and Content-Length together");
+    }
+    let known = |c: &&str| c.eq_ignore_ascii_case("chunked") || c.eq_ignore_ascii_case("identity");
+    if let Some(coding) = codings.iter().find(|c| !c.is_empty() && !known(c)) {
+        return Err(ApiError::UnsupportedCoding {
+            coding: (*coding).to_owned(),
+        });
+    }
+    match codings.as_slice() {
+        [only] if only.eq_ignore_ascii_case("chunked") => Ok(Framing::Chunked),
+        _ => refuse("Transfer-Encoding must be chunked alone"),
+    }
 }
 
 /// The interim answer to `Expect: 100-continue`.
 pub const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 
-/// A chunked body decoded as its bytes arrive, so that no read ever waits for the rest.
-#[derive(Debug, Default)]
-pub struct Chunked {
-    body: Vec<u8>,
-    state: ChunkState,
-}
-
-#[derive(Debug, Default)]
-enum ChunkState {
-    #[default]
-    Size,
-    Data(usize),
-    DataEnd,
-    Trailers,
-    Done,
-}
-
-/// The longest chunk-size line, with its extensions, and the longest trailer line.
-const MAX_CHUNK_LINE: usize = 1024;
-const MAX_TRAILER_LINE: usize = 8192;
-
-impl Chunked {
-    /// Decodes what `buf` holds, removing what it used; true once the body is whole. The
-    /// decoded body never exceeds `limit`.
-    pub fn feed(&mut self, buf: &mut Vec<u8>, limit: usize) -> Result<bool, Unread> {
-        let mut used = 0;
-        let result = loop {
-            let rest = &buf[used..];
-            match self.state {
-                ChunkState::Size => match httparse::parse_chunk_size(rest) {
-                    Ok(httparse::Status::Complete((n, size))) => {
-                        used += n;
-                        let size = usize::try_from(size).unwrap_or(usize::MAX);
-                        if size == 0 {
-                            self.state = ChunkState::Trailers;
-                        } else if size > limit.saturating_sub(self.body.len()) {
-                            break Err(Unread::TooLarge);
-                        } else {
-                            self.state = ChunkState::Data(size);
-                        }
-                    }
-                    Ok(httparse::Status::Partial) if rest.len() <= MAX_CHUNK_LINE => {
-                        break Ok(false);
-                    }
-                    _ => break Err(Unread::Broken("a chunk size is not hexadecimal".into())),
-                },
-                ChunkState::Data(left) => {
-                    if rest.is_empty() {
-                        break Ok(false);
-                    }
-                    let n = left.min(rest.len());
-                    self.body.extend_from_slice(&rest[..n]);
-                    used += n;
-                    self.state = if n == left {
-                        ChunkState::DataEnd
-                    } else {
-                        ChunkState::Data(left - n)
-                    };
-                }
-                ChunkState::DataEnd => {
-                    if rest.len() < 2 {
-                        break Ok(false);
-                    }
-                    if &rest[..2] != b"\r\n" {
-                        break Err(Unread::Broken("a chunk does not end with CRLF".into()));
-                    }
-                    used += 2;
-                    self.state = ChunkState::Size;
-                }
-                ChunkState::Trailers => match rest.windows(2).position(|w| w == b"\r\n") {
-                    // Trailers are read and dropped, up to the empty line.
-                    Some(0) => {
-                        used += 2;
-                        self.state = ChunkState::Done;
-                    }
-                    Some(end) => used += end + 2,
-                    None if rest.len() <= MAX_TRAILER_LINE => break Ok(false),
-                    None => break Err(Unread::Broken("a trailer line is too long".into())),
-                },
-                ChunkState::Done => break Ok(true),
-            }
-        };
-        buf.drain(..used);
-        result
-    }
-
-    /// The decoded body.
-    pub fn into_body(self) -> Vec<u8> {
-        self.body
-    }
-}
-
-/// Encodes a rouille response with the connection's fate in `Connection`.
-pub fn encode(minor_version: u8, response: rouille::Response, keep: bool) -> io::Result<Vec<u8>> {
+/// Encodes a rouille response with the connection's fate in `Connection`; the answer to a
+/// HEAD request keeps its `Content-Length` and drops its body (RFC 9110 §9.3.2).
+pub fn encode(
+    minor_version: u8,
+    response: rouille::Response,
+    keep: bool,
+    head_only: bool,
+) -> io::Result<Vec<u8>> {
     let (mut data, length) = response.data.into_reader_and_size();
     // Every answer of this service has a known length: its body is then copied once, into
     // place after the head.
@@ -314,6 +383,9 @@ pub fn encode(minor_version: u8, response: rouille::Response, keep: bool) -> io:
             "an answer's body is not as long as it said",
         ));
     }
+    if head_only {
+        out.truncate(head_len);
+    }
     Ok(out)
 }
 
@@ -349,7 +421,9 @@ fn reason(status: u16) -> &'static str {
         422 => "Unprocessable Content",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
+        501 => "Not Implemented",
         503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
         _ => "",
     }
 }
@@ -363,6 +437,20 @@ mod tests {
             max_request_line_bytes: 32,
             max_header_bytes: 64,
             ..Limits::default()
+        }
+    }
+
+    fn head(wire: &str) -> Head {
+        match parse_head(wire.as_bytes(), Limits::default()) {
+            Parsed::Complete(head, _) => head,
+            other => panic!("{wire:?}: {other:?}"),
+        }
+    }
+
+    fn refused(wire: &str) -> ApiError {
+        match parse_head(wire.as_bytes(), Limits::default()) {
+            Parsed::Refused(error) => error,
+            other => panic!("{wire:?}: {other:?}"),
         }
     }
 
@@ -382,49 +470,8 @@ mod tests {
                 assert!(!head.keep_alive());
                 assert_eq!(used, 33);
             }
-            _ => panic!("not complete"),
+            other => panic!("not complete: {other:?}"),
         }
-    }
-
-    /// Fed whole or one byte at a time, a chunked body decodes the same, and what follows it
-    /// stays in the buffer.
-    #[test]
-    fn a_chunked_body_decodes_as_it_arrives() {
-        let wire = b"4;ext=1\r\nRust\r\n6\r\n rocks\r\n0\r\nTrailer: x\r\n\r\nGET /next";
-        let mut whole = Chunked::default();
-        let mut buf = wire.to_vec();
-        assert!(matches!(whole.feed(&mut buf, 100), Ok(true)));
-        assert_eq!(buf, b"GET /next");
-        assert_eq!(whole.into_body(), b"Rust rocks");
-
-        let mut trickled = Chunked::default();
-        let mut buf = Vec::new();
-        let mut done_at = None;
-        for (i, byte) in wire.iter().enumerate() {
-            buf.push(*byte);
-            if matches!(trickled.feed(&mut buf, 100), Ok(true)) {
-                done_at = Some(i);
-                break;
-            }
-        }
-        assert_eq!(done_at, Some(wire.len() - b"GET /next".len() - 1));
-        assert_eq!(trickled.into_body(), b"Rust rocks");
-    }
-
-    #[test]
-    fn a_chunked_body_is_refused_over_the_limit_or_malformed() {
-        let feed = |wire: &[u8], limit| Chunked::default().feed(&mut wire.to_vec(), limit);
-        assert!(matches!(
-            feed(b"6\r\nabcdef\r\n6\r\nabcdef\r\n", 10),
-            Err(Unread::TooLarge)
-        ));
-        assert!(matches!(feed(b"zz\r\n", 10), Err(Unread::Broken(_))));
-        assert!(matches!(
-            feed(b"2\r\nabXY", 10),
-            Err(Unread::Broken(m)) if m.contains("CRLF")
-        ));
-        let endless_size = vec![b'1'; MAX_CHUNK_LINE + 2];
-        assert!(feed(&endless_size, usize::MAX).is_err());
     }
 
     #[test]
@@ -443,5 +490,156 @@ mod tests {
             parse_head(b"GET / HTTP/1.1\r\nbad header\r\n\r\n", limits()),
             Parsed::Refused(ApiError::MalformedHead { .. })
         ));
+    }
+
+    /// Many small fields are refused for their number, with a message that says so, not for a
+    /// size they do not reach.
+    #[test]
+    fn the_field_count_is_its_own_limit() {
+        let fields = "A: b\r\n".repeat(MAX_FIELDS);
+        assert_eq!(
+            refused(&format!("GET / HTTP/1.1\r\nHost: x\r\n{fields}\r\n")),
+            ApiError::TooManyHeaders { limit: MAX_FIELDS }
+        );
+        let fit = "A: b\r\n".repeat(MAX_FIELDS - 1);
+        head(&format!("GET / HTTP/1.1\r\nHost: x\r\n{fit}\r\n"));
+    }
+
+    #[test]
+    fn versions_and_host_follow_rfc_9112() {
+        assert_eq!(
+            refused("GET / HTTP/2.0\r\nHost: x\r\n\r\n"),
+            ApiError::HttpVersion {
+                version: "HTTP/2.0".into()
+            }
+        );
+        assert_eq!(head("GET / HTTP/1.2\r\nHost: x\r\n\r\n").minor_version, 1);
+        assert!(matches!(
+            refused("GET / HTTP/1.x\r\nHost: x\r\n\r\n"),
+            ApiError::MalformedHead { .. }
+        ));
+        for wire in [
+            "GET / HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            "GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n",
+        ] {
+            let error = refused(wire).to_string();
+            assert!(error.contains("exactly one Host"), "{wire:?}: {error}");
+        }
+        assert_eq!(head("GET / HTTP/1.0\r\n\r\n").minor_version, 0);
+    }
+
+    #[test]
+    fn absolute_form_targets_are_routed_by_their_path() {
+        for (target, routed) in [
+            ("http://x/health", "/health"),
+            ("HTTPS://x:8000/v2/models/m?a=b", "/v2/models/m?a=b"),
+            ("http://[::1]:8000/ready", "/ready"),
+            ("http://x", "/"),
+            ("http://x?q", "/?q"),
+            ("/ready", "/ready"),
+        ] {
+            let wire = format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+            assert_eq!(head(&wire).url, routed, "{target}");
+        }
+        assert_eq!(head("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").url, "*");
+        for target in [
+            "predict",
+            "*",
+            "ftp://x/health",
+            "x:80",
+            "http://:x:80/",
+            "http://u@x/",
+            "http:///",
+            "http://x:/",
+        ] {
+            let error = refused(&format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n"));
+            assert!(
+                error.to_string().contains("request target"),
+                "{target}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn continue_is_for_http_1_1_only() {
+        let expect = |version| {
+            head(&format!(
+                "POST / HTTP/1.{version}\r\nHost: x\r\nExpect: 100-continue\r\n\r\n"
+            ))
+        };
+        assert!(expect(1).expects_continue());
+        assert!(!expect(0).expects_continue());
+    }
+
+    /// The message length as RFC 9112 §6 decides it: one valid length or chunked alone, and a
+    /// refusal for everything a proxy could read another way.
+    #[test]
+    fn framing_is_decided_from_the_whole_head() {
+        let framing_of = |fields: &str, version: u8| {
+            let host = "Host: x\r\n";
+            framing(&head(&format!(
+                "POST / HTTP/1.{version}\r\n{host}{fields}\r\n"
+            )))
+        };
+        let accepted = [
+            ("", Framing::Empty),
+            ("Content-Length: 5\r\n", Framing::Length(5)),
+            ("Content-Length: 007\r\n", Framing::Length(7)),
+            (
+                "Content-Length: 5\r\nContent-Length: 5\r\n",
+                Framing::Length(5),
+            ),
+            ("Transfer-Encoding: chunked\r\n", Framing::Chunked),
+            ("Transfer-Encoding:  CHUNKED \r\n", Framing::Chunked),
+        ];
+        for (fields, expected) in accepted {
+            assert_eq!(framing_of(fields, 1), Ok(expected), "{fields:?}");
+        }
+        let refused = [
+            ("Content-Length: +5\r\n", 400),
+            ("Content-Length: 5, 5\r\n", 400),
+            ("Content-Length: 0\r\nContent-Length: 35\r\n", 400),
+            ("Content-Length: 99999999999999999999\r\n", 400),
+            ("Content-Length: \r\n", 400),
+            ("Content-Length: 4\r\nTransfer-Encoding: chunked\r\n", 400),
+            ("Transfer-Encoding: chunked\r\nContent-Length: 4\r\n", 400),
+            ("Transfer-Encoding: identity\r\n", 400),
+            ("Transfer-Encoding: chunked, identity\r\n", 400),
+            (
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                400,
+            ),
+            ("Transfer-Encoding: chunked,\r\n", 400),
+            ("Transfer-Encoding: gzip\r\n", 501),
+            ("Transfer-Encoding: gzip, chunked\r\n", 501),
+            ("Transfer-Encoding: xchunked\r\n", 501),
+            (
+                "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
+                501,
+            ),
+        ];
+        for (fields, status) in refused {
+            let error = framing_of(fields, 1).expect_err(fields);
+            assert_eq!(
+                error.status(routes::Api::Seed),
+                status,
+                "{fields:?}: {error}"
+            );
+        }
+        let http_1_0 = framing_of("Transfer-Encoding: chunked\r\n", 0).unwrap_err();
+        assert!(http_1_0.to_string().contains("HTTP/1.0"), "{http_1_0}");
+    }
+
+    #[test]
+    fn an_answer_to_head_has_the_length_and_no_body() {
+        let answer = |head_only| {
+            let response = rouille::Response::from_data("application/json", "{}");
+            String::from_utf8(encode(1, response, true, head_only).unwrap()).unwrap()
+        };
+        let (get, head) = (answer(false), answer(true));
+        assert!(get.ends_with("\r\n\r\n{}"), "{get}");
+        assert_eq!(head, get.trim_end_matches("{}"));
+        assert!(head.contains("Content-Length: 2\r\n"), "{head}");
     }
 }
