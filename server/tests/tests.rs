@@ -13,3 +13,4 @@ mod train_csv;
 mod training;
 mod transport;
 mod util;
+mod wire;
