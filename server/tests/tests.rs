@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod artifact;
+mod corpus;
 mod golden;
 mod http;
 mod import;

@@ -15,7 +15,7 @@ use server::contract::lifecycle::{ADDR, EVENT, IN_FLIGHT, IN_FLIGHT_METRIC, LIST
 use crate::util::read_response;
 
 /// The server binary on a free port with `env`, and its address once it listens.
-fn spawn(
+pub(crate) fn spawn(
     env: &[(&str, &str)],
 ) -> (
     Child,
@@ -64,7 +64,7 @@ fn status(child: &Child, field: &str) -> u64 {
 }
 
 /// A connection whose reads give up after 10 s, so a missing answer fails the test.
-fn connect(addr: SocketAddr) -> TcpStream {
+pub(crate) fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -97,7 +97,7 @@ fn metrics(addr: SocketAddr) -> String {
     get(addr, "/metrics").1
 }
 
-fn stop(mut child: Child) {
+pub(crate) fn stop(mut child: Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -541,5 +541,104 @@ fn sigterm_loses_no_request_sent_before_it() {
     assert!(stopping["in_flight"].as_u64().is_some(), "{stopping}");
     let refused = TcpStream::connect(addr).map(|_| ()).map_err(|e| e.kind());
     assert_eq!(refused, Err(std::io::ErrorKind::ConnectionRefused));
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// A client that ends its side after its requests gets every answer and then the end of the
+/// connection, at once: the connection does not wait out the idle time in CLOSE-WAIT.
+#[test]
+fn a_client_that_ends_its_side_gets_its_answers_and_the_close() {
+    let (child, addr, _log) = spawn(&[("IDLE_TIMEOUT_MS", "60000")]);
+    for requests in [1, 2] {
+        let mut stream = connect(addr);
+        let request = "GET /health HTTP/1.1\r\nHost: t\r\n\r\n".repeat(requests);
+        stream.write_all(request.as_bytes()).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let started = Instant::now();
+        let mut answers = String::new();
+        // Within the client's 10 s read timeout, far below the idle time.
+        BufReader::new(&stream)
+            .read_to_string(&mut answers)
+            .expect("the server closes after answering");
+        eprintln!(
+            "{requests} request(s) then FIN: closed after {:?}",
+            started.elapsed()
+        );
+        assert_eq!(answers.matches("HTTP/1.1 200 OK").count(), requests);
+    }
+    stop(child);
+}
+
+/// Sixteen connections that send a chunked head and stall hold no body memory they have not
+/// been sent, so a body that arrives behind them in a second segment is answered at once, not
+/// after their 408s (a minute away here).
+#[test]
+fn a_body_behind_stalled_chunked_uploads_is_answered() {
+    let (child, addr) = spawn_logging_aside(&[("HEADER_TIMEOUT_MS", "60000")]);
+    let stalled: Vec<TcpStream> = (0..16)
+        .map(|_| {
+            let mut stream = connect(addr);
+            stream
+                .write_all(
+                    b"POST /predict HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+                )
+                .unwrap();
+            stream
+        })
+        .collect();
+    while in_flight(addr) < 17.0 {}
+    let body = predict_body();
+    let mut stream = connect(addr);
+    write!(
+        stream,
+        "POST /predict HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    while in_flight(addr) < 18.0 {}
+    let started = Instant::now();
+    stream.write_all(body.as_bytes()).unwrap();
+    let (status, answer) = read_response(&mut BufReader::new(&stream)).unwrap();
+    eprintln!(
+        "a body behind 16 stalled chunked uploads: answered in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(status, 200, "{answer}");
+    drop(stalled);
+    stop(child);
+}
+
+/// At SIGTERM a connection holding part of a head that never completes is closed once the
+/// arrival window ends: the drain completes (`drained: true`) rather than waiting out the grace.
+#[test]
+fn sigterm_does_not_wait_for_a_stalled_partial_head() {
+    let (mut child, addr, mut log) = spawn(&[("HEADER_TIMEOUT_MS", "60000")]);
+    let mut stalled = connect(addr);
+    stalled.write_all(b"GET /health HTT").unwrap();
+    while in_flight(addr) < 2.0 {}
+    let started = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let stopped = log
+        .find_map(|l| {
+            serde_json::from_str::<Value>(&l.unwrap())
+                .ok()
+                .filter(|v| v[EVENT] == server::contract::lifecycle::STOPPED)
+        })
+        .unwrap();
+    eprintln!(
+        "SIGTERM with a stalled partial head: stopped after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        stopped[server::contract::lifecycle::DRAINED],
+        true,
+        "{stopped}"
+    );
+    let (status, _) = read_response(&mut BufReader::new(&stalled)).unwrap();
+    assert_eq!(status, 408);
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }

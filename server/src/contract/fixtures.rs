@@ -114,3 +114,29 @@ pub struct BadInput {
     /// Text the `error` message must contain.
     pub error_contains: String,
 }
+
+/// The HTTP/1.1 regression corpus, `fixtures/http/corpus.json`: streams a hostile client
+/// sends, each with the answers it must get and whether the connection ends after them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireCorpus {
+    pub cases: Vec<WireCase>,
+}
+
+/// One stream, written at once on a fresh connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireCase {
+    pub name: String,
+    /// The attack or the rule it stands for.
+    pub why: String,
+    pub send: String,
+    /// The statuses of the answers, in order; never one more.
+    pub answers: Vec<u16>,
+    /// The positions in `answers` of answers to HEAD, which carry no body.
+    #[serde(default)]
+    pub bodiless: Vec<usize>,
+    /// Whether the server closes the connection after the last answer; when it does not, the
+    /// connection must still serve a request.
+    pub closes: bool,
+}

@@ -125,6 +125,18 @@ struct Output {
     waiting: bool,
 }
 
+impl Output {
+    fn new(bytes: Vec<u8>, keep: bool) -> Output {
+        Output {
+            bytes,
+            written: 0,
+            keep,
+            deadline: Instant::now() + WRITE_TIMEOUT,
+            waiting: false,
+        }
+    }
+}
+
 /// Where an answer stands after a write.
 #[derive(Debug, Clone, Copy)]
 enum Flushed {
@@ -400,7 +412,7 @@ impl EventLoop {
             for event in events.iter() {
                 match event.token() {
                     WAKER => self.open_mail(),
-                    token => self.ready(token),
+                    token => self.ready(token, event.is_read_closed()),
                 }
             }
             if self.timers.elapsed() >= TICK {
@@ -455,11 +467,14 @@ impl EventLoop {
     }
 
     /// Acts on an event of `token`: writes what its client can take now, drains it if it is
-    /// closing, or reads what has arrived.
-    fn ready(&mut self, token: Token) {
-        let Some(conn) = self.conns.get(&token) else {
+    /// closing, or reads what has arrived. `read_closed`: the event says the client has ended its side. Its FIN may have come with
+    /// its last request, which a short read takes without seeing the end: no later event would
+    /// tell.
+    fn ready(&mut self, token: Token, read_closed: bool) {
+        let Some(conn) = self.conns.get_mut(&token) else {
             return;
         };
+        conn.peer_closed |= read_closed;
         if conn.out.is_some() {
             if let Flushed::Kept { .. } = self.flush(token) {
                 // Bytes that came while the answer waited raised no event of their own.
@@ -588,10 +603,12 @@ impl EventLoop {
                     Parsed::Refused(error) => Some(error),
                 };
                 if let Some(error) = refusal {
-                    // Where this request ends is unknown: nothing after it can be read.
-                    if let Some(conn) = self.remove(token) {
-                        wire::refuse(&self.state, &conn.stream, &error);
-                    }
+                    // Where this request ends is unknown: nothing after it can be read. The
+                    // refusal closes like any answer, draining what the client still sends, so
+                    // that it is read rather than lost to a reset.
+                    conn.pending = None;
+                    conn.out = Some(Output::new(wire::refusal(&self.state, &error), false));
+                    self.flush(token);
                     return;
                 }
             }
@@ -621,13 +638,7 @@ impl EventLoop {
                 self.close(token);
                 return;
             };
-            conn.out = Some(Output {
-                bytes,
-                written: 0,
-                keep,
-                deadline: Instant::now() + WRITE_TIMEOUT,
-                waiting: false,
-            });
+            conn.out = Some(Output::new(bytes, keep));
             // The answer is written and the connection kept: a request buffered behind it
             // is served here, in order.
             match self.flush(token) {
@@ -786,7 +797,7 @@ impl EventLoop {
     fn sweep(&mut self) {
         let tokens: Vec<Token> = self.conns.keys().copied().collect();
         for token in tokens {
-            self.ready(token);
+            self.ready(token, false);
         }
         // Requests begun until now arrived before the sweep: they are served, also those whose
         // head or body is still arriving, if they arrive whole in time.

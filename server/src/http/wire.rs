@@ -236,26 +236,34 @@ struct ErrorBody {
     error: String,
 }
 
-/// Answers `error` on a raw connection and ends its writing side; best effort, as the client
-/// may be gone. Counted in the metrics under the route `transport`.
-pub fn refuse(state: &State, stream: &TcpStream, error: &ApiError) {
+/// The answer to a request refused before routing, with `Connection: close`: the request's
+/// end is unknown, so nothing after it can be read. Counted in the metrics under the route
+/// `transport` and logged like every answer.
+pub fn refusal(state: &State, error: &ApiError) -> Vec<u8> {
     let status = error.status(routes::Api::Seed);
     let body = serde_json::to_string(&ErrorBody {
         error: error.to_string(),
     })
     .unwrap_or_default();
-    let response = format!(
-        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        reason(status),
-        body.len()
-    );
-    let mut writer = stream;
-    let _ = writer.write_all(response.as_bytes());
-    let _ = stream.shutdown(Shutdown::Write);
     state
         .metrics()
         .observe("transport", "OTHER", status, Duration::ZERO);
     tracing::info!(status, error = %error, "{}", crate::contract::lifecycle::REQUEST);
+    format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        reason(status),
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Answers `error` on a connection no event loop holds, and ends its writing side; best
+/// effort, as the client may be gone.
+pub fn refuse(state: &State, stream: &TcpStream, error: &ApiError) {
+    let mut writer = stream;
+    // Ignored: a client gone before its refusal is answered needs nothing more.
+    let _ = writer.write_all(&refusal(state, error));
+    let _ = stream.shutdown(Shutdown::Write);
 }
 
 /// How a request's body is framed, decided from its head alone (RFC 9112 §6).
