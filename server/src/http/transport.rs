@@ -52,8 +52,6 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// not fit waits in its socket until there is room. Bodies arriving slowly cost memory within
 /// this budget, never a worker.
 const BODY_BUDGET: usize = 32 << 20;
-/// The room a body reserves at a time, as its bytes arrive.
-const BODY_STEP: usize = 64 << 10;
 /// How long a request still arriving at the shutdown sweep has to arrive whole: it is served
 /// if it does, and a stalled client does not hold the drain.
 const DRAIN_ARRIVAL: Duration = Duration::from_secs(1);
@@ -848,21 +846,18 @@ impl Pending {
         })
     }
 
-    /// Grows the body's room to hold what it holds, `buffered` more bytes and a step beyond,
-    /// but never past what it may reach; false, stalled, while the budget has no room.
+    /// Grows the body's room to what it holds and `buffered` more bytes (one read ahead), but
+    /// never past what it may reach; false, stalled, while the budget has no room.
     fn make_room(&mut self, buffered: usize, limit: usize) -> bool {
         let Arriving::Decoding(decoder) = &self.body else {
             return true;
         };
         let most = match decoder {
             Decoder::Length(len) => *len,
-            Decoder::Chunked(_) => limit + BODY_STEP,
+            // Decoded bytes, and a read's worth of framing around them.
+            Decoder::Chunked(_) => limit.saturating_add(buffered),
         };
-        let needed = decoder.held() + buffered;
-        let room = needed
-            .next_multiple_of(BODY_STEP)
-            .min(most)
-            .max(needed.min(most));
+        let room = (decoder.held() + buffered).min(most);
         self.stalled = !self.reservation.grow_to(room);
         !self.stalled
     }
