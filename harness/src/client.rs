@@ -223,8 +223,16 @@ impl Client {
     }
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body.
-pub fn read_answer(stream: &mut impl BufRead) -> std::io::Result<Answer> {
+/// A response's status and the head fields the harness reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseHead {
+    pub status: u16,
+    pub content_length: usize,
+    pub content_type: Option<String>,
+}
+
+/// Reads one HTTP/1.1 response head; its body, if any, follows in `stream`.
+pub fn read_head(stream: &mut impl BufRead) -> std::io::Result<ResponseHead> {
     let mut status_line = String::new();
     stream.read_line(&mut status_line)?;
     let status = status_line
@@ -232,7 +240,7 @@ pub fn read_answer(stream: &mut impl BufRead) -> std::io::Result<Answer> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
-    let (mut length, mut content_type) = (0, None);
+    let (mut content_length, mut content_type) = (0, None);
     loop {
         let mut line = String::new();
         stream.read_line(&mut line)?;
@@ -241,17 +249,27 @@ pub fn read_answer(stream: &mut impl BufRead) -> std::io::Result<Answer> {
         }
         if let Some((name, value)) = line.split_once(':') {
             if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
+                content_length = value.trim().parse().unwrap_or(0);
             } else if name.eq_ignore_ascii_case("content-type") {
                 content_type = Some(value.trim().to_owned());
             }
         }
     }
-    let mut body = vec![0; length];
+    Ok(ResponseHead {
+        status,
+        content_length,
+        content_type,
+    })
+}
+
+/// Reads one HTTP/1.1 response with a Content-Length body.
+pub fn read_answer(stream: &mut impl BufRead) -> std::io::Result<Answer> {
+    let head = read_head(stream)?;
+    let mut body = vec![0; head.content_length];
     stream.read_exact(&mut body)?;
     Ok(Answer {
-        status,
-        content_type,
+        status: head.status,
+        content_type: head.content_type,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
 }

@@ -172,6 +172,7 @@ fn http_checks(client: &Client, reference: &Reference, options: &Options) -> Vec
         &named("limits"),
         checks::limits::run(client, oracle, served.limits),
     ));
+    checks.push(Check::from(&named("wire"), checks::wire::run(client)));
     let max_rows = served.limits.max_batch_rows;
     checks.push(Check::from(
         &named("parity: golden cases"),

@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod artifact;
-mod corpus;
 mod golden;
 mod http;
 mod import;

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod parity;
 pub mod replicas;
 pub mod v2;
+pub mod wire;
 
 use serde::Serialize;
 
