@@ -209,6 +209,14 @@ pub fn run(
                 request: loadgen::post(PREDICT, &predict_body(&rows[..batch]).to_string()),
             });
         }
+        let oracle = &fixture.oracle;
+        let infer = infer_path(oracle.name());
+        let width = oracle.model().features().len();
+        workloads.push(transports::Workload {
+            endpoint: "V2 infer".into(),
+            rows: 100,
+            request: loadgen::post(&infer, &infer_body(&rows, width, None).to_string()),
+        });
         let mut contenders = options.servers.clone();
         contenders.extend(transports::nginx());
         Some(transports::run(
