@@ -104,6 +104,143 @@ fn v2_accepts_nested_data_integer_types_and_output_selection() {
     assert!(a.get("id").is_none());
 }
 
+/// Sends a V2 infer body with binary tensor data after a JSON header of `header_length`
+/// bytes; returns the status, the answer's JSON header and the bytes after it.
+fn infer_binary(app: &State, body: Vec<u8>, header_length: usize) -> (u16, Value, Vec<u8>) {
+    let headers = vec![
+        (
+            "Inference-Header-Content-Length".to_owned(),
+            header_length.to_string(),
+        ),
+        ("Content-Length".to_owned(), body.len().to_string()),
+    ];
+    let request = Request::fake_http("POST", "/v2/models/wine-quality/infer", headers, body);
+    let response = answer(app, &request);
+    let status = response.status_code;
+    let length = response
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Inference-Header-Content-Length"))
+        .map(|(_, v)| v.parse::<usize>().unwrap());
+    let (mut reader, _) = response.data.into_reader_and_size();
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).unwrap();
+    let split = length.unwrap_or(bytes.len());
+    let header = serde_json::from_slice(&bytes[..split]).unwrap();
+    (status, header, bytes[split..].to_vec())
+}
+
+/// The labels and probability bits of a V2 answer, each output read from its JSON data or from
+/// its bytes after the header.
+fn v2_outputs(header: &Value, binary: &[u8]) -> (Vec<String>, Vec<u64>) {
+    let (mut labels, mut bits, mut at) = (vec![], vec![], 0);
+    for output in header["outputs"].as_array().unwrap() {
+        let size = output["parameters"]["binary_data_size"].as_u64();
+        let bytes = size.map(|n| {
+            let bytes = &binary[at..at + n as usize];
+            at += n as usize;
+            bytes
+        });
+        match (output["name"].as_str().unwrap(), bytes) {
+            ("label", None) => labels.extend(
+                output["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l.as_str().unwrap().to_owned()),
+            ),
+            ("label", Some(mut bytes)) => {
+                while !bytes.is_empty() {
+                    let n = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+                    labels.push(String::from_utf8(bytes[4..4 + n].to_vec()).unwrap());
+                    bytes = &bytes[4 + n..];
+                }
+            }
+            (_, None) => bits.extend(
+                output["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_f64().unwrap().to_bits()),
+            ),
+            (_, Some(bytes)) => bits.extend(
+                bytes
+                    .chunks_exact(8)
+                    .map(|b| f64::from_le_bytes(b.try_into().unwrap()).to_bits()),
+            ),
+        }
+    }
+    assert_eq!(at, binary.len(), "bytes past the binary outputs");
+    (labels, bits)
+}
+
+/// The same rows through `/predict` and through V2 in every encoding, binary or JSON in and
+/// out, give the model's own labels and probabilities to the bit.
+#[test]
+fn every_encoding_of_v2_gives_the_bits_of_the_model() {
+    let app = wine_app();
+    let model = app.artifact().model();
+    let rows: Vec<Vec<f64>> = vec![
+        ONES.to_vec(),
+        TWOS.to_vec(),
+        (0..11).map(|i| 0.1 + f64::from(i) / 7.0).collect(),
+    ];
+    let checked = server::Rows::from_rows(&rows, model.features()).unwrap();
+    let predictions = model.predict(&checked).unwrap();
+    let expected = (
+        predictions
+            .iter()
+            .map(|p| model.classes()[p.class].clone())
+            .collect::<Vec<_>>(),
+        predictions
+            .iter()
+            .flat_map(|p| p.probabilities.iter().map(|v| v.to_bits()))
+            .collect::<Vec<_>>(),
+    );
+
+    let (status, predicted) = post(&app, "/predict", &json!({ "instances": rows }));
+    assert_eq!(status, 200);
+    let seed_bits: Vec<u64> = predicted["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| {
+            model
+                .classes()
+                .iter()
+                .map(|c| p["probabilities"][c].as_f64().unwrap().to_bits())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(seed_bits, expected.1, "/predict");
+
+    let flat: Vec<f64> = rows.concat();
+    let mut raw = Vec::new();
+    for v in &flat {
+        raw.extend_from_slice(&v.to_le_bytes());
+    }
+    let shape = json!([rows.len(), 11]);
+    let json_input = json!({"name": "x", "shape": shape, "datatype": "FP64", "data": flat});
+    let binary_input = json!({"name": "x", "shape": shape, "datatype": "FP64",
+                              "parameters": {"binary_data_size": raw.len()}});
+    let binary_out = json!({"binary_data_output": true});
+    for (input, tensors) in [(&json_input, &[][..]), (&binary_input, &raw[..])] {
+        for parameters in [None, Some(&binary_out)] {
+            let mut header = json!({ "inputs": [input] });
+            if let Some(parameters) = parameters {
+                header["parameters"] = parameters.clone();
+            }
+            let mut body = header.to_string().into_bytes();
+            let length = body.len();
+            body.extend_from_slice(tensors);
+            let (status, answer, binary) = infer_binary(&app, body, length);
+            assert_eq!(status, 200, "{answer}");
+            let what = format!("{} in, {parameters:?}", input["datatype"]);
+            assert_eq!(v2_outputs(&answer, &binary), expected, "{what}");
+        }
+    }
+}
+
 #[test]
 fn a_missing_content_type_is_read_as_json() {
     let app = wine_app();

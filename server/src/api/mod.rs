@@ -2,6 +2,7 @@
 //!
 //! Decoding ends at checked [`Rows`](crate::Rows); nothing past this module sees raw JSON.
 
+pub mod binary;
 pub mod seed;
 pub mod v2;
 

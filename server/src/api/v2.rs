@@ -1,8 +1,9 @@
 //! The Open Inference Protocol (KServe V2) REST messages, as standard clients send them.
 //!
 //! Infer takes one input tensor of shape `[N, F]` in any float or integer datatype, its data
-//! flat or nested, and answers the outputs `label` (BYTES, `[N]`) and `probabilities`
-//! (FP64, `[N, C]`). JSON only: the binary tensor extension is not offered.
+//! flat or nested JSON or binary, and answers the outputs `label` (BYTES, `[N]`) and
+//! `probabilities` (FP64, `[N, C]`), each as JSON or binary as the client asks (the binary
+//! tensor data extension, [`binary`](crate::api::binary)).
 
 use std::fmt;
 
@@ -10,6 +11,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::api::Number;
+use crate::api::binary;
 use crate::artifact::Artifact;
 use crate::contract::errors::{ApiError, TensorError};
 use crate::contract::v2::{INPUT, LABEL, PROBABILITIES};
@@ -25,6 +27,17 @@ pub struct InferRequest {
     pub inputs: Vec<InputTensor>,
     #[serde(default)]
     pub outputs: Option<Vec<RequestedOutput>>,
+    #[serde(default)]
+    pub parameters: Option<RequestParameters>,
+}
+
+/// The request parameters this server looks at.
+#[derive(Debug, Default, Deserialize)]
+pub struct RequestParameters {
+    /// Every output binary, unless an output says otherwise: what `tritonclient` asks when
+    /// it names no outputs.
+    #[serde(default)]
+    pub binary_data_output: Option<bool>,
 }
 
 /// One input tensor.
@@ -35,7 +48,9 @@ pub struct InputTensor {
     pub datatype: String,
     #[serde(default)]
     pub parameters: Option<TensorParameters>,
-    pub data: TensorData,
+    /// Absent when the tensor's bytes follow the JSON header (`binary_data_size`).
+    #[serde(default)]
+    pub data: Option<TensorData>,
 }
 
 /// The tensor parameters this server looks at.
@@ -59,37 +74,55 @@ pub struct RequestedOutput {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorData(pub Vec<f64>);
 
-/// Which outputs to return.
+/// How an output is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Json,
+    Binary,
+}
+
+/// Which outputs to return, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outputs {
-    pub label: bool,
-    pub probabilities: bool,
+    pub label: Option<Encoding>,
+    pub probabilities: Option<Encoding>,
+}
+
+/// A checked infer request: what the model is asked, and how to answer.
+#[derive(Debug)]
+pub struct Inference {
+    pub id: Option<String>,
+    pub rows: Rows,
+    pub outputs: Outputs,
 }
 
 impl InferRequest {
-    /// Checks the single input tensor into rows, and the requested outputs.
+    /// Checks the single input tensor into rows, and the requested outputs. `binary` is what
+    /// followed the JSON header (empty for a JSON-only request): the bytes of the tensors
+    /// that give a `binary_data_size`.
     pub fn into_rows(
         self,
         features: &[String],
         max_rows: usize,
-    ) -> Result<(Option<String>, Rows, Outputs), ApiError> {
-        let outputs = requested(self.outputs.as_deref())?;
+        binary: &[u8],
+    ) -> Result<Inference, ApiError> {
+        let binary_default = self
+            .parameters
+            .as_ref()
+            .and_then(|p| p.binary_data_output)
+            .unwrap_or(false);
+        let outputs = requested(self.outputs.as_deref(), binary_default)?;
         let [input] = <[InputTensor; 1]>::try_from(self.inputs).map_err(|inputs| {
             TensorError::InputCount {
                 found: inputs.len(),
             }
         })?;
-        if input
-            .parameters
-            .is_some_and(|p| p.binary_data_size.is_some())
-        {
-            return Err(TensorError::BinaryInput.into());
-        }
+        let binary_size = input.parameters.as_ref().and_then(|p| p.binary_data_size);
         let InputTensor {
             name,
             shape,
             datatype,
-            data: TensorData(mut data),
+            data,
             ..
         } = input;
         let Ok([rows, width]) = <[i64; 2]>::try_from(shape.as_slice()) else {
@@ -111,6 +144,48 @@ impl InferRequest {
                 limit: max_rows,
             });
         }
+        let mut data = match (data, binary_size) {
+            (Some(_), Some(_)) => return Err(TensorError::BinaryAndData { input: name }.into()),
+            (None, None) => return Err(TensorError::NoData { input: name }.into()),
+            (Some(TensorData(data)), None) => {
+                if !binary.is_empty() {
+                    return Err(TensorError::BinaryTotal {
+                        declared: 0,
+                        found: binary.len(),
+                    }
+                    .into());
+                }
+                data
+            }
+            (None, Some(size)) => {
+                let Some(element) = binary::element_size(&datatype) else {
+                    return Err(TensorError::Datatype {
+                        input: name,
+                        datatype,
+                    }
+                    .into());
+                };
+                let expected = rows.saturating_mul(width).saturating_mul(element);
+                if size != expected as u64 {
+                    return Err(TensorError::BinarySize {
+                        input: name,
+                        size,
+                        shape,
+                        datatype,
+                        expected,
+                    }
+                    .into());
+                }
+                if size != binary.len() as u64 {
+                    return Err(TensorError::BinaryTotal {
+                        declared: size,
+                        found: binary.len(),
+                    }
+                    .into());
+                }
+                binary::values(binary, &datatype)
+            }
+        };
         if Some(data.len()) != rows.checked_mul(width) {
             return Err(TensorError::DataLength {
                 input: name,
@@ -121,7 +196,11 @@ impl InferRequest {
             .into());
         }
         convert(&mut data, &datatype, &name)?;
-        Ok((self.id, Rows::from_flat(data, features)?, outputs))
+        Ok(Inference {
+            id: self.id,
+            rows: Rows::from_flat(data, features)?,
+            outputs,
+        })
     }
 }
 
@@ -165,24 +244,33 @@ fn convert(data: &mut [f64], datatype: &str, name: &str) -> Result<(), TensorErr
     }
 }
 
-fn requested(outputs: Option<&[RequestedOutput]>) -> Result<Outputs, TensorError> {
+/// The outputs asked for, each binary when it says so, or when the request makes binary the
+/// default and it does not say otherwise; every output when none is named.
+fn requested(
+    outputs: Option<&[RequestedOutput]>,
+    binary_default: bool,
+) -> Result<Outputs, TensorError> {
+    let encoding = |binary: Option<bool>| match binary.unwrap_or(binary_default) {
+        true => Encoding::Binary,
+        false => Encoding::Json,
+    };
     let Some(outputs) = outputs else {
         return Ok(Outputs {
-            label: true,
-            probabilities: true,
+            label: Some(encoding(None)),
+            probabilities: Some(encoding(None)),
         });
     };
     let mut selected = Outputs {
-        label: false,
-        probabilities: false,
+        label: None,
+        probabilities: None,
     };
     for output in outputs {
-        if output.parameters.as_ref().and_then(|p| p.binary_data) == Some(true) {
-            return Err(TensorError::BinaryOutput);
-        }
+        let chosen = Some(encoding(
+            output.parameters.as_ref().and_then(|p| p.binary_data),
+        ));
         match output.name.as_str() {
-            LABEL => selected.label = true,
-            PROBABILITIES => selected.probabilities = true,
+            LABEL => selected.label = chosen,
+            PROBABILITIES => selected.probabilities = chosen,
             other => {
                 return Err(TensorError::UnknownOutput {
                     name: other.to_owned(),
@@ -246,7 +334,8 @@ impl<'de> Visitor<'de> for Flatten<'_> {
     }
 }
 
-/// `POST /v2/models/{name}/infer` answer.
+/// `POST /v2/models/{name}/infer` answer: the JSON header, and the bytes of its binary outputs
+/// after it.
 #[derive(Debug, Serialize)]
 pub struct InferResponse<'a> {
     pub model_name: &'a str,
@@ -254,15 +343,35 @@ pub struct InferResponse<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub outputs: Vec<OutputTensor<'a>>,
+    /// The binary outputs' bytes, in output order; sent after the JSON header.
+    #[serde(skip)]
+    pub binary: Vec<u8>,
 }
 
-/// One output tensor.
+/// One output tensor: its data in the JSON, or its size here and its bytes after the JSON.
 #[derive(Debug, Serialize)]
 pub struct OutputTensor<'a> {
     pub name: &'static str,
     pub datatype: &'static str,
     pub shape: Vec<usize>,
-    pub data: OutputData<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<BinaryParameters>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<OutputData<'a>>,
+}
+
+/// The size of an output's bytes after the JSON header.
+#[derive(Debug, Serialize)]
+pub struct BinaryParameters {
+    pub binary_data_size: usize,
+}
+
+/// An encoded infer answer.
+#[derive(Debug)]
+pub struct Encoded {
+    pub body: Vec<u8>,
+    /// The JSON header's length, when binary outputs follow it.
+    pub header_length: Option<usize>,
 }
 
 /// Output elements, row-major.
@@ -281,39 +390,77 @@ impl<'a> InferResponse<'a> {
         wanted: Outputs,
     ) -> InferResponse<'a> {
         let classes = artifact.model().classes();
+        let labels = || predictions.iter().map(|p| classes[p.class].as_str());
+        let probabilities = || {
+            predictions
+                .iter()
+                .flat_map(|p| p.probabilities.iter().copied())
+        };
         let mut outputs = Vec::with_capacity(2);
-        if wanted.label {
+        let mut binary = Vec::new();
+        let mut output = |name,
+                          datatype,
+                          shape,
+                          encoding,
+                          json: &dyn Fn() -> OutputData<'a>,
+                          put: &dyn Fn(&mut Vec<u8>)| {
+            let (parameters, data) = match encoding {
+                Encoding::Json => (None, Some(json())),
+                Encoding::Binary => {
+                    let start = binary.len();
+                    put(&mut binary);
+                    let binary_data_size = binary.len() - start;
+                    (Some(BinaryParameters { binary_data_size }), None)
+                }
+            };
             outputs.push(OutputTensor {
-                name: LABEL,
-                datatype: "BYTES",
-                shape: vec![predictions.len()],
-                data: OutputData::Bytes(
-                    predictions
-                        .iter()
-                        .map(|p| classes[p.class].as_str())
-                        .collect(),
-                ),
+                name,
+                datatype,
+                shape,
+                parameters,
+                data,
             });
+        };
+        if let Some(encoding) = wanted.label {
+            output(
+                LABEL,
+                "BYTES",
+                vec![predictions.len()],
+                encoding,
+                &|| OutputData::Bytes(labels().collect()),
+                &|out| binary::put_bytes(out, labels()),
+            );
         }
-        if wanted.probabilities {
-            outputs.push(OutputTensor {
-                name: PROBABILITIES,
-                datatype: "FP64",
-                shape: vec![predictions.len(), classes.len()],
-                data: OutputData::Fp64(
-                    predictions
-                        .iter()
-                        .flat_map(|p| p.probabilities.iter().copied())
-                        .collect(),
-                ),
-            });
+        if let Some(encoding) = wanted.probabilities {
+            output(
+                PROBABILITIES,
+                "FP64",
+                vec![predictions.len(), classes.len()],
+                encoding,
+                &|| OutputData::Fp64(probabilities().collect()),
+                &|out| binary::put_f64(out, probabilities()),
+            );
         }
         InferResponse {
             model_name: artifact.name(),
             model_version: artifact.version(),
             id,
             outputs,
+            binary,
         }
+    }
+
+    /// The JSON header, then the binary outputs' bytes if any.
+    pub fn encode(self) -> serde_json::Result<Encoded> {
+        let mut body = Vec::with_capacity(1024 + self.binary.len());
+        serde_json::to_writer(&mut body, &self)?;
+        let any_binary = self.outputs.iter().any(|o| o.parameters.is_some());
+        let header_length = any_binary.then_some(body.len());
+        body.extend_from_slice(&self.binary);
+        Ok(Encoded {
+            body,
+            header_length,
+        })
     }
 }
 
@@ -322,7 +469,7 @@ impl<'a> InferResponse<'a> {
 pub struct ServerMetadata {
     pub name: &'static str,
     pub version: &'static str,
-    pub extensions: [&'static str; 0],
+    pub extensions: &'static [&'static str],
 }
 
 /// `GET /v2/models/{name}` answer.
@@ -393,6 +540,8 @@ pub struct ModelReady<'a> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn names(n: usize) -> Vec<String> {
@@ -403,13 +552,17 @@ mod tests {
         serde_json::from_str(json).unwrap()
     }
 
+    fn rows(json: &str, binary: &[u8]) -> Result<Inference, ApiError> {
+        request(json).into_rows(&names(2), 10, binary)
+    }
+
     #[test]
     fn flat_and_nested_data_give_the_same_rows() {
         let flat = r#"{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP64","data":[1,2,3,4]}]}"#;
         let nested =
             r#"{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP64","data":[[1,2],[3,4]]}]}"#;
-        let (_, a, _) = request(flat).into_rows(&names(2), 10).unwrap();
-        let (_, b, _) = request(nested).into_rows(&names(2), 10).unwrap();
+        let a = rows(flat, &[]).unwrap().rows;
+        let b = rows(nested, &[]).unwrap().rows;
         assert_eq!(a, b);
         assert_eq!(a.len(), 2);
     }
@@ -417,8 +570,8 @@ mod tests {
     #[test]
     fn fp32_values_are_read_as_f32() {
         let json = r#"{"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[0.1]}]}"#;
-        let (_, rows, _) = request(json).into_rows(&names(1), 10).unwrap();
-        assert_eq!(rows.iter().next().unwrap()[0], f64::from(0.1f32));
+        let inference = request(json).into_rows(&names(1), 10, &[]).unwrap();
+        assert_eq!(inference.rows.iter().next().unwrap()[0], f64::from(0.1f32));
     }
 
     #[test]
@@ -427,7 +580,7 @@ mod tests {
             let json = format!(
                 r#"{{"inputs":[{{"name":"x","shape":[1,1],"datatype":"{datatype}","data":[{value}]}}]}}"#
             );
-            let err = request(&json).into_rows(&names(1), 10).unwrap_err();
+            let err = request(&json).into_rows(&names(1), 10, &[]).unwrap_err();
             assert!(
                 matches!(err, ApiError::Tensor(TensorError::OutOfType { .. })),
                 "{datatype} {value}: {err:?}"
@@ -445,11 +598,11 @@ mod tests {
             r#"{"inputs":[]}"#,
         ];
         for json in cases {
-            assert!(request(json).into_rows(&names(2), 10).is_err(), "{json}");
+            assert!(rows(json, &[]).is_err(), "{json}");
         }
         let three = r#"{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP64","data":[1,2,3]}]}"#;
         assert!(matches!(
-            request(three).into_rows(&names(2), 10),
+            rows(three, &[]),
             Err(ApiError::Width {
                 expected: 2,
                 found: 3,
@@ -459,19 +612,169 @@ mod tests {
     }
 
     #[test]
-    fn outputs_select_and_unknown_outputs_are_refused() {
-        let json = r#"{"inputs":[{"name":"x","shape":[1,1],"datatype":"FP64","data":[1]}],
-                       "outputs":[{"name":"probabilities"}]}"#;
-        let (_, _, outputs) = request(json).into_rows(&names(1), 10).unwrap();
-        assert_eq!(
-            outputs,
-            Outputs {
-                label: false,
-                probabilities: true
+    fn outputs_select_their_encoding() {
+        let input = r#""inputs":[{"name":"x","shape":[1,2],"datatype":"FP64","data":[1,2]}]"#;
+        let outputs = |rest: &str| rows(&format!("{{{input}{rest}}}"), &[]).map(|i| i.outputs);
+        let (json, binary) = (Some(Encoding::Json), Some(Encoding::Binary));
+        let cases = [
+            ("", (json, json)),
+            (
+                r#","parameters":{"binary_data_output":true}"#,
+                (binary, binary),
+            ),
+            (r#","outputs":[{"name":"probabilities"}]"#, (None, json)),
+            (
+                r#","outputs":[{"name":"label","parameters":{"binary_data":true}}]"#,
+                (binary, None),
+            ),
+            (
+                r#","parameters":{"binary_data_output":true},"outputs":[{"name":"label","parameters":{"binary_data":false}},{"name":"probabilities"}]"#,
+                (json, binary),
+            ),
+        ];
+        for (rest, (label, probabilities)) in cases {
+            assert_eq!(
+                outputs(rest).unwrap(),
+                Outputs {
+                    label,
+                    probabilities
+                },
+                "{rest}"
+            );
+        }
+        assert!(outputs(r#","outputs":[{"name":"logits"}]"#).is_err());
+    }
+
+    #[test]
+    fn binary_inputs_are_checked_against_their_shape_and_the_body() {
+        let binary = |size: u64, data: &str| {
+            format!(
+                r#"{{"inputs":[{{"name":"x","shape":[1,2],"datatype":"FP32","parameters":{{"binary_data_size":{size}}}{data}}}]}}"#
+            )
+        };
+        let eight = [0u8; 8];
+        assert!(rows(&binary(8, ""), &eight).is_ok());
+        let refusals = [
+            (
+                binary(4, ""),
+                &eight[..4],
+                "is not the 8 bytes of shape [1, 2] in FP32",
+            ),
+            (
+                binary(8, ""),
+                &eight[..4],
+                "add up to 8 bytes, but 4 follow",
+            ),
+            (
+                binary(8, ""),
+                &[0u8; 12][..],
+                "add up to 8 bytes, but 12 follow",
+            ),
+            (
+                binary(8, r#","data":[1,2]"#),
+                &eight[..],
+                "both binary_data_size and data",
+            ),
+            (
+                r#"{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP64"}]}"#.to_owned(),
+                &[][..],
+                "neither data nor binary_data_size",
+            ),
+            (
+                r#"{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP64","data":[1,2]}]}"#
+                    .to_owned(),
+                &eight[..],
+                "add up to 0 bytes, but 8 follow",
+            ),
+        ];
+        for (json, body, says) in refusals {
+            let error = rows(&json, body).unwrap_err().to_string();
+            assert!(error.contains(says), "{json}: {error}");
+        }
+    }
+
+    /// Every numeric datatype's values as little-endian bytes and as JSON numbers.
+    fn encoded(datatype: &str, values: &[f64]) -> (Vec<u8>, String) {
+        let mut bytes = Vec::new();
+        for v in values {
+            match datatype {
+                "FP64" => bytes.extend_from_slice(&v.to_le_bytes()),
+                "FP32" => bytes.extend_from_slice(&(*v as f32).to_le_bytes()),
+                "INT64" => bytes.extend_from_slice(&(*v as i64).to_le_bytes()),
+                "UINT64" => bytes.extend_from_slice(&(*v as u64).to_le_bytes()),
+                "INT32" => bytes.extend_from_slice(&(*v as i32).to_le_bytes()),
+                "UINT32" => bytes.extend_from_slice(&(*v as u32).to_le_bytes()),
+                "INT16" => bytes.extend_from_slice(&(*v as i16).to_le_bytes()),
+                "UINT16" => bytes.extend_from_slice(&(*v as u16).to_le_bytes()),
+                "INT8" => bytes.extend_from_slice(&(*v as i8).to_le_bytes()),
+                _ => bytes.extend_from_slice(&(*v as u8).to_le_bytes()),
             }
-        );
-        let json = r#"{"inputs":[{"name":"x","shape":[1,1],"datatype":"FP64","data":[1]}],
-                       "outputs":[{"name":"logits"}]}"#;
-        assert!(request(json).into_rows(&names(1), 10).is_err());
+        }
+        let text: Vec<String> = values
+            .iter()
+            .map(|v| match datatype {
+                "FP64" => serde_json::to_string(v).unwrap(),
+                "FP32" => serde_json::to_string(&(*v as f32)).unwrap(),
+                "INT64" | "INT32" | "INT16" | "INT8" => (*v as i64).to_string(),
+                _ => (*v as u64).to_string(),
+            })
+            .collect();
+        (bytes, format!("[{}]", text.join(",")))
+    }
+
+    fn typed_values() -> impl Strategy<Value = (&'static str, Vec<f64>)> {
+        let datatype = prop::sample::select(vec![
+            "FP64", "FP32", "INT64", "UINT64", "INT32", "UINT32", "INT16", "UINT16", "INT8",
+            "UINT8",
+        ]);
+        (datatype, 1usize..6).prop_flat_map(|(datatype, rows)| {
+            let value = match datatype {
+                "FP64" => {
+                    (prop::num::f64::NORMAL | prop::num::f64::ZERO | prop::num::f64::SUBNORMAL)
+                        .boxed()
+                }
+                "FP32" => {
+                    (prop::num::f32::NORMAL | prop::num::f32::ZERO | prop::num::f32::SUBNORMAL)
+                        .prop_map(f64::from)
+                        .boxed()
+                }
+                "INT64" => any::<i64>().prop_map(|v| v as f64).boxed(),
+                "UINT64" => any::<u64>().prop_map(|v| v as f64).boxed(),
+                "INT32" => any::<i32>().prop_map(f64::from).boxed(),
+                "UINT32" => any::<u32>().prop_map(f64::from).boxed(),
+                "INT16" => any::<i16>().prop_map(f64::from).boxed(),
+                "UINT16" => any::<u16>().prop_map(f64::from).boxed(),
+                "INT8" => any::<i8>().prop_map(f64::from).boxed(),
+                _ => any::<u8>().prop_map(f64::from).boxed(),
+            };
+            (Just(datatype), prop::collection::vec(value, rows * 2))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The binary decoder and the JSON decoder give the same rows, to the bit, for every
+        /// datatype an input may have.
+        #[test]
+        fn binary_and_json_tensors_give_the_same_rows((datatype, values) in typed_values()) {
+            let (bytes, text) = encoded(datatype, &values);
+            let rows_n = values.len() / 2;
+            let json = format!(
+                r#"{{"inputs":[{{"name":"x","shape":[{rows_n},2],"datatype":"{datatype}","data":{text}}}]}}"#
+            );
+            let binary = format!(
+                r#"{{"inputs":[{{"name":"x","shape":[{rows_n},2],"datatype":"{datatype}","parameters":{{"binary_data_size":{}}}}}]}}"#,
+                bytes.len()
+            );
+            let from_json = rows(&json, &[]);
+            let from_binary = rows(&binary, &bytes);
+            match (from_json, from_binary) {
+                (Ok(a), Ok(b)) => {
+                    let bits = |r: &Rows| r.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    prop_assert_eq!(bits(&a.rows), bits(&b.rows));
+                }
+                (a, b) => prop_assert_eq!(a.map(|_| ()).map_err(|e| e.to_string()), b.map(|_| ()).map_err(|e| e.to_string())),
+            }
+        }
     }
 }

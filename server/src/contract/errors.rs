@@ -107,10 +107,28 @@ pub enum ApiError {
 pub enum TensorError {
     #[error("expected exactly one input tensor, found {found}")]
     InputCount { found: usize },
-    #[error("binary tensor data is not supported; send the data as JSON")]
-    BinaryInput,
-    #[error("binary tensor data is not supported; ask for JSON outputs")]
-    BinaryOutput,
+    #[error(
+        "Inference-Header-Content-Length {value:?} is not a length within the body of {body} bytes"
+    )]
+    HeaderLength { value: String, body: usize },
+    #[error(
+        "input {input:?}: binary_data_size {size} is not the {expected} bytes of shape {shape:?} in {datatype}"
+    )]
+    BinarySize {
+        input: String,
+        size: u64,
+        shape: Vec<i64>,
+        datatype: String,
+        expected: usize,
+    },
+    #[error("input {input:?}: gives both binary_data_size and data")]
+    BinaryAndData { input: String },
+    #[error("input {input:?}: gives neither data nor binary_data_size")]
+    NoData { input: String },
+    #[error(
+        "the binary tensors' sizes add up to {declared} bytes, but {found} follow the JSON header"
+    )]
+    BinaryTotal { declared: u64, found: usize },
     #[error("input {input:?}: shape {shape:?} is not [rows, features]")]
     Rank { input: String, shape: Vec<i64> },
     #[error("input {input:?}: shape {shape:?} has a negative dimension")]

@@ -110,6 +110,9 @@ pub struct BadInput {
     /// The body to send; none when absent.
     #[serde(default)]
     pub body: Option<String>,
+    /// Other header fields to send, such as `Inference-Header-Content-Length`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
     pub status: u16,
     /// Text the `error` message must contain.
     pub error_contains: String,

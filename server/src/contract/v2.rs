@@ -1,4 +1,4 @@
-//! The Open Inference Protocol names this service uses: its tensors and their datatypes.
+//! The Open Inference Protocol names this service uses: its name, its extensions, its tensors.
 
 /// The output tensor holding one class label per row (BYTES, `[N]`).
 pub const LABEL: &str = "label";
@@ -6,3 +6,11 @@ pub const LABEL: &str = "label";
 pub const PROBABILITIES: &str = "probabilities";
 /// The input tensor's name in the model metadata; infer accepts any name.
 pub const INPUT: &str = "input";
+
+/// The server's name in `GET /v2`.
+pub const SERVER_NAME: &str = "ml-inference-app";
+/// The protocol extensions `GET /v2` lists: binary tensor data in requests and answers.
+pub const EXTENSIONS: &[&str] = &["binary_tensor_data"];
+/// The request and answer field that gives the JSON header's length when binary tensor data
+/// follows it.
+pub const BINARY_HEADER_LENGTH: &str = "Inference-Header-Content-Length";

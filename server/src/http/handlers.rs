@@ -4,11 +4,13 @@ use rouille::{Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::api::binary;
 use crate::api::quote_non_finite;
 use crate::api::seed::{ModelResponse, PredictRequest, PredictResponse};
 use crate::api::v2::{InferRequest, InferResponse, ModelMetadata, ModelReady, ServerMetadata};
 use crate::contract::errors::ApiError;
 use crate::contract::routes::{Endpoint, Matched, ModelPath};
+use crate::contract::v2;
 use crate::http::body::Body;
 use crate::http::metrics;
 use crate::http::state::State;
@@ -43,9 +45,9 @@ pub fn dispatch(
             state.openapi().to_owned(),
         )),
         Endpoint::V2Server => json(&ServerMetadata {
-            name: env!("CARGO_PKG_NAME"),
+            name: v2::SERVER_NAME,
             version: env!("CARGO_PKG_VERSION"),
-            extensions: [],
+            extensions: v2::EXTENSIONS,
         }),
         Endpoint::V2Live => json(&Live { live: true }),
         Endpoint::V2Ready => {
@@ -115,17 +117,35 @@ fn infer(
     request: &Request,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body: InferRequest = read_json(request, body)?;
+    let body = body?;
+    // A request with a header length is binary whatever its Content-Type: tritonclient sends
+    // none, curl users send application/octet-stream.
+    let (header, tensors) = match request.header(v2::BINARY_HEADER_LENGTH) {
+        Some(length) => binary::split(&body, length)?,
+        None => {
+            json_content_type(request)?;
+            (&body[..], &[][..])
+        }
+    };
+    let parsed: InferRequest = parse_json(header)?;
     let model = state.artifact().model();
-    let (id, rows, outputs) = body.into_rows(model.features(), state.limits().max_batch_rows)?;
-    let predictions = model.predict(&rows)?;
+    let inference = parsed.into_rows(model.features(), state.limits().max_batch_rows, tensors)?;
+    let predictions = model.predict(&inference.rows)?;
     state.metrics().predicted(template, predictions.len());
-    json(&InferResponse::new(
+    let answer = InferResponse::new(
         state.artifact(),
-        id,
+        inference.id,
         &predictions,
-        outputs,
-    ))
+        inference.outputs,
+    );
+    let encoded = answer
+        .encode()
+        .map_err(|_| ApiError::Internal("cannot encode the response"))?;
+    Ok(match encoded.header_length {
+        None => Response::from_data("application/json", encoded.body),
+        Some(length) => Response::from_data(binary::CONTENT_TYPE, encoded.body)
+            .with_additional_header(v2::BINARY_HEADER_LENGTH, length.to_string()),
+    })
 }
 
 fn ready(state: &State) -> Result<(), ApiError> {
@@ -158,14 +178,15 @@ fn served(state: &State, path: Option<&ModelPath>) -> Result<(), ApiError> {
     }
 }
 
-/// Decodes a JSON body.
-fn read_json<T: DeserializeOwned>(request: &Request, body: Body) -> Result<T, ApiError> {
-    parse_json(&json_body(request, body)?)
+/// The body, when the request declares a JSON media type or none.
+fn json_body(request: &Request, body: Body) -> Body {
+    json_content_type(request)?;
+    body
 }
 
-/// The body, when the request declares a JSON media type or none: standard V2 clients send
-/// none.
-fn json_body(request: &Request, body: Body) -> Body {
+/// Refuses a declared media type other than JSON; a missing one is read as JSON, as standard
+/// V2 clients send none.
+fn json_content_type(request: &Request) -> Result<(), ApiError> {
     if let Some(content_type) = request.header("Content-Type") {
         let mime = content_type.split(';').next().unwrap_or("").trim();
         let json = mime.eq_ignore_ascii_case("application/json")
@@ -176,7 +197,7 @@ fn json_body(request: &Request, body: Body) -> Body {
             });
         }
     }
-    body
+    Ok(())
 }
 
 /// Decodes JSON, non-finite values included.
