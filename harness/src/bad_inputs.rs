@@ -55,6 +55,7 @@ pub fn generate(oracle: &Artifact) -> BadInputs {
             path: path.to_owned(),
             content_type: ct.map(str::to_owned),
             body,
+            headers: vec![],
             status,
             error_contains: contains,
         });
@@ -542,18 +543,6 @@ pub fn generate(oracle: &Artifact) -> BadInputs {
         status,
         message,
     );
-    let mut binary = one.clone();
-    binary["outputs"] = json!([{"name": "label", "parameters": {"binary_data": true}}]);
-    let (status, message) = v2(TensorError::BinaryOutput.into());
-    add(
-        "v2 binary output requested",
-        "POST",
-        &infer,
-        None,
-        Some(binary.to_string()),
-        status,
-        message,
-    );
     let (status, message) = v2(ApiError::UnsupportedMediaType {
         mime: "text/plain".into(),
     });
@@ -584,6 +573,110 @@ pub fn generate(oracle: &Artifact) -> BadInputs {
         404,
         "no route".into(),
     );
+
+    // The binary tensor data extension: a JSON header, then the tensor's bytes. The bytes are
+    // UINT8 letters, so that the body stays text.
+    let header = |size: usize, data: Option<&Value>| {
+        let mut input = json!({"name": "input", "shape": [1, width], "datatype": "UINT8",
+                               "parameters": {"binary_data_size": size}});
+        if let Some(data) = data {
+            input["data"] = data.clone();
+        }
+        json!({ "inputs": [input] }).to_string()
+    };
+    let letters = |n: usize| "a".repeat(n);
+    let binary = |name: &str, json: String, tensors: String, length: String, error: ApiError| {
+        let (status, message) = v2(error);
+        BadInput {
+            name: name.to_owned(),
+            method: "POST".into(),
+            path: infer.clone(),
+            content_type: None,
+            body: Some(json + &tensors),
+            headers: vec![("Inference-Header-Content-Length".into(), length)],
+            status,
+            error_contains: message,
+        }
+    };
+    let whole = header(width, None);
+    let body_len = whole.len() + width;
+    let data = Value::from(vec![97; width]);
+    cases.extend([
+        binary(
+            "v2 binary header length past the body",
+            whole.clone(),
+            letters(width),
+            (body_len + 1).to_string(),
+            TensorError::HeaderLength {
+                value: (body_len + 1).to_string(),
+                body: body_len,
+            }
+            .into(),
+        ),
+        binary(
+            "v2 binary header length not a number",
+            whole.clone(),
+            letters(width),
+            "0x10".into(),
+            TensorError::HeaderLength {
+                value: "0x10".into(),
+                body: body_len,
+            }
+            .into(),
+        ),
+        binary(
+            "v2 binary sizes do not add up to the body",
+            whole.clone(),
+            letters(width - 1),
+            whole.len().to_string(),
+            TensorError::BinaryTotal {
+                declared: width as u64,
+                found: width - 1,
+            }
+            .into(),
+        ),
+        binary(
+            "v2 binary size is not the shape's",
+            header(width + 1, None),
+            letters(width + 1),
+            header(width + 1, None).len().to_string(),
+            TensorError::BinarySize {
+                input: "input".into(),
+                size: width as u64 + 1,
+                shape: vec![1, width as i64],
+                datatype: "UINT8".into(),
+                expected: width,
+            }
+            .into(),
+        ),
+        binary(
+            "v2 binary input with data too",
+            header(width, Some(&data)),
+            letters(width),
+            header(width, Some(&data)).len().to_string(),
+            TensorError::BinaryAndData {
+                input: "input".into(),
+            }
+            .into(),
+        ),
+    ]);
+    let not_json = "not json".to_owned();
+    let (status, _) = v2(ApiError::Malformed {
+        detail: String::new(),
+    });
+    cases.push(BadInput {
+        name: "v2 binary header is not JSON".into(),
+        method: "POST".into(),
+        path: infer.clone(),
+        content_type: None,
+        body: Some(not_json.clone() + &letters(width)),
+        headers: vec![(
+            "Inference-Header-Content-Length".into(),
+            not_json.len().to_string(),
+        )],
+        status,
+        error_contains: "malformed JSON".into(),
+    });
 
     BadInputs {
         model: name.to_owned(),
@@ -625,13 +718,15 @@ mod tests {
     fn every_class_of_bad_input_is_in_the_catalogue() {
         let catalogue = generate(&Artifact::embedded().unwrap());
         assert_eq!(catalogue.model, "wine-quality");
-        assert_eq!(catalogue.cases.len(), 43);
+        assert_eq!(catalogue.cases.len(), 48);
         let names: Vec<&str> = catalogue.cases.iter().map(|c| c.name.as_str()).collect();
         for name in [
             "score overflow",
             "feature given twice",
             "v2 NaN token",
             "v2 unknown version",
+            "v2 binary sizes do not add up to the body",
+            "v2 binary header is not JSON",
         ] {
             assert!(names.contains(&name), "{name} is missing");
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use server::contract::Limits;
 use server::contract::routes::{PREDICT, V2_INFER, route};
-use server::contract::v2::INPUT;
+use server::contract::v2::{BINARY_HEADER_LENGTH as HEADER_LENGTH, INPUT};
 
 use crate::error::HarnessError;
 
@@ -25,6 +25,139 @@ impl Answer {
     pub fn json(&self) -> Option<Value> {
         serde_json::from_str(&self.body).ok()
     }
+}
+
+/// A V2 infer answer whose outputs may be binary tensor data: its JSON header and the bytes
+/// after it (none for an all-JSON answer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct V2Answer {
+    pub status: u16,
+    pub header: Value,
+    pub binary: Vec<u8>,
+}
+
+/// An output tensor's elements.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Elements {
+    Numbers(Vec<f64>),
+    /// `BYTES` elements, or labels a server sent as JSON numbers, as text.
+    Text(Vec<String>),
+}
+
+impl V2Answer {
+    /// The answer to a JSON request: all of it is the header (as a JSON string when it is not
+    /// JSON).
+    pub fn from_json(answer: &Answer) -> V2Answer {
+        V2Answer {
+            status: answer.status,
+            header: answer
+                .json()
+                .unwrap_or_else(|| Value::String(answer.body.clone())),
+            binary: Vec::new(),
+        }
+    }
+
+    /// The elements of output `name`, from its JSON `data` or from its bytes after the header
+    /// (binary outputs come in output order, each `binary_data_size` long).
+    pub fn output(&self, name: &str) -> Result<Elements, String> {
+        let outputs = self.header["outputs"]
+            .as_array()
+            .ok_or_else(|| format!("no outputs in {}", self.header))?;
+        let mut at = 0;
+        for output in outputs {
+            let size = output["parameters"]["binary_data_size"].as_u64();
+            let bytes = match size {
+                Some(size) => {
+                    let end = at + size as usize;
+                    let bytes = self.binary.get(at..end).ok_or_else(|| {
+                        format!(
+                            "output {:?} runs past the body's binary data",
+                            output["name"]
+                        )
+                    })?;
+                    at = end;
+                    Some(bytes)
+                }
+                None => None,
+            };
+            if output["name"] != name {
+                continue;
+            }
+            return match (bytes, output["datatype"].as_str()) {
+                (Some(bytes), Some("BYTES")) => bytes_elements(bytes).map(Elements::Text),
+                (Some(bytes), Some("FP64")) => Ok(Elements::Numbers(
+                    bytes
+                        .chunks_exact(8)
+                        .map(|b| f64::from_le_bytes(b.try_into().unwrap_or_default()))
+                        .collect(),
+                )),
+                (Some(_), other) => Err(format!("binary output {name:?} of datatype {other:?}")),
+                (None, _) => Ok(json_elements(&output["data"])),
+            };
+        }
+        Err(format!("no output {name:?} in {}", self.header))
+    }
+}
+
+/// `BYTES` elements: each a 4-byte little-endian length, then its bytes.
+fn bytes_elements(mut bytes: &[u8]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (length, rest) = bytes
+            .split_first_chunk::<4>()
+            .ok_or("a BYTES element without its length")?;
+        let length = u32::from_le_bytes(*length) as usize;
+        let element = rest.get(..length).ok_or("a BYTES element past the data")?;
+        out.push(String::from_utf8_lossy(element).into_owned());
+        bytes = &rest[length..];
+    }
+    Ok(out)
+}
+
+/// The elements of a flat or nested JSON tensor, in order: numbers, or else text.
+fn json_elements(data: &Value) -> Elements {
+    fn flatten<'a>(data: &'a Value, out: &mut Vec<&'a Value>) {
+        match data {
+            Value::Array(items) => items.iter().for_each(|item| flatten(item, out)),
+            other => out.push(other),
+        }
+    }
+    let mut items = Vec::new();
+    flatten(data, &mut items);
+    if items.iter().all(|v| v.is_number()) {
+        Elements::Numbers(items.iter().filter_map(|v| v.as_f64()).collect())
+    } else {
+        Elements::Text(
+            items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                .collect(),
+        )
+    }
+}
+
+/// The JSON header and the tensor bytes of a V2 infer request that sends `rows` as one binary
+/// FP64 input and asks for `outputs` as binary tensor data.
+pub fn infer_binary_body(
+    rows: &[Vec<f64>],
+    width: usize,
+    input: &str,
+    outputs: &[&str],
+) -> (Value, Vec<u8>) {
+    let mut tensors = Vec::with_capacity(rows.len() * width * 8);
+    for value in rows.iter().flatten() {
+        tensors.extend_from_slice(&value.to_le_bytes());
+    }
+    let outputs: Vec<Value> = outputs
+        .iter()
+        .map(|name| json!({"name": name, "parameters": {"binary_data": true}}))
+        .collect();
+    let header = json!({
+        "inputs": [{"name": input, "shape": [rows.len(), width], "datatype": "FP64",
+                    "parameters": {"binary_data_size": tensors.len()}}],
+        "outputs": outputs,
+    });
+    (header, tensors)
 }
 
 /// The body of `POST /predict` for `rows`.
@@ -189,6 +322,46 @@ impl Client {
             status,
             content_type,
             body,
+        })
+    }
+
+    /// Posts a V2 infer request with binary tensor data: `header`, then `tensors`, with
+    /// `Inference-Header-Content-Length`; the answer split as its own header length says.
+    pub fn infer_binary(
+        &self,
+        path: &str,
+        header: &Value,
+        tensors: &[u8],
+    ) -> Result<V2Answer, HarnessError> {
+        let url = format!("{}{path}", self.base);
+        let mut body = header.to_string().into_bytes();
+        let length = body.len();
+        body.extend_from_slice(tensors);
+        let fail = |source| HarnessError::Http {
+            method: "POST".into(),
+            url: url.clone(),
+            source,
+        };
+        let response = self
+            .http
+            .post(&url)
+            .header(HEADER_LENGTH, length)
+            .body(body)
+            .send()
+            .map_err(fail)?;
+        let status = response.status().as_u16();
+        let header_length = response
+            .headers()
+            .get(HEADER_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        let bytes = response.bytes().map_err(fail)?;
+        let split = header_length.unwrap_or(bytes.len()).min(bytes.len());
+        let (header, binary) = bytes.split_at(split);
+        Ok(V2Answer {
+            status,
+            header: serde_json::from_slice(header)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(header).into_owned())),
+            binary: binary.to_vec(),
         })
     }
 

@@ -90,6 +90,10 @@ enum Command {
         /// With --protocol v2: the largest difference allowed in a probability; 0 is bit for bit.
         #[arg(long, default_value_t = check_defaults().v2.tolerance)]
         tolerance: f64,
+        /// With --protocol v2: send rows and ask for outputs as binary tensor data, so parity
+        /// compares raw IEEE bytes (the server must offer the binary_tensor_data extension).
+        #[arg(long)]
+        binary_data: bool,
         /// Check a running service at this base URL (HTTP checks only).
         #[arg(long)]
         url: Option<String>,
@@ -187,6 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             probabilities_name,
             labels_name,
             tolerance,
+            binary_data,
             url,
             report,
             cold_starts,
@@ -215,6 +220,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     probabilities: probabilities_name,
                     labels: (labels_name != "none").then_some(labels_name),
                     tolerance,
+                    binary: binary_data,
                     ..V2Options::default()
                 },
                 cold_starts,

@@ -89,7 +89,8 @@ fn a_service_with_smaller_limits_passes_every_http_check() {
 }
 
 /// `--protocol v2`: this server passes the foreign-server checks at tolerance 0, and an oracle
-/// one ulp away fails parity with the count of bit-identical values reported.
+/// one ulp away fails parity with the count of bit-identical values reported; both with JSON
+/// tensors and with binary tensor data (`--binary-data`).
 #[test]
 fn the_v2_protocol_checks_pass_at_tolerance_zero_and_fail_one_ulp_away() {
     let reference = fixtures().reference("iris-sklearn").unwrap();
@@ -100,11 +101,12 @@ fn the_v2_protocol_checks_pass_at_tolerance_zero_and_fail_one_ulp_away() {
     };
     let service = Service::launch(&config, reference.oracle.clone(), SystemTime::now()).unwrap();
     let url = format!("http://{}", service.addr());
-    let options = Options {
-        protocol: Protocol::V2,
-        ..Options::default()
-    };
-    let v2 = |fixtures: &harness::fixtures::Fixtures| {
+    let v2 = |fixtures: &harness::fixtures::Fixtures, binary: bool| {
+        let mut options = Options {
+            protocol: Protocol::V2,
+            ..Options::default()
+        };
+        options.v2.binary = binary;
         suite::run(fixtures, &Target::Url(url.clone()), &options)
             .unwrap()
             .checks
@@ -115,12 +117,14 @@ fn the_v2_protocol_checks_pass_at_tolerance_zero_and_fail_one_ulp_away() {
         None,
     )
     .unwrap();
-    let checks = v2(&exact);
-    assert_eq!(checks.len(), 7);
-    assert!(
-        checks.iter().all(|c| c.status == Status::Pass),
-        "{checks:#?}"
-    );
+    for binary in [false, true] {
+        let checks = v2(&exact, binary);
+        assert_eq!(checks.len(), 7);
+        assert!(
+            checks.iter().all(|c| c.status == Status::Pass),
+            "{checks:#?}"
+        );
+    }
 
     // One coefficient one ulp up: every other value may still agree, but not all.
     let mut document: serde_json::Value = serde_json::from_slice(&reference.bytes).unwrap();
@@ -135,14 +139,16 @@ fn the_v2_protocol_checks_pass_at_tolerance_zero_and_fail_one_ulp_away() {
         None,
     )
     .unwrap();
-    let parity = v2(&off)
-        .into_iter()
-        .find(|c| c.name.starts_with("parity: V2"))
-        .unwrap();
-    assert_eq!(parity.status, Status::Fail, "{}", parity.detail);
-    assert!(
-        parity.detail.contains("of 600 values bit-identical"),
-        "{}",
-        parity.detail
-    );
+    for binary in [false, true] {
+        let parity = v2(&off, binary)
+            .into_iter()
+            .find(|c| c.name.starts_with("parity: V2"))
+            .unwrap();
+        assert_eq!(parity.status, Status::Fail, "{}", parity.detail);
+        assert!(
+            parity.detail.contains("of 600 values bit-identical"),
+            "{}",
+            parity.detail
+        );
+    }
 }

@@ -55,11 +55,17 @@ pub fn run(client: &Client, oracle: &Artifact, bad: &BadInputs) -> Verdict {
         oracle.name()
     );
     for case in &bad.cases {
+        let headers: Vec<(&str, &str)> = case
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
         let answer = client
-            .send(
+            .send_with(
                 &case.method,
                 &case.path,
                 case.content_type.as_deref(),
+                &headers,
                 case.body.clone().map(String::into_bytes),
             )
             .map_err(why)?;

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use server::{Artifact, Rows};
 
 use crate::checks::{Check, Figure, Passed, Verdict, ensure, why};
-use crate::client::Client;
+use crate::client::{Client, Elements, V2Answer, infer_binary_body};
 use crate::golden;
 
 /// What to ask a V2 server, and how close its answers must be.
@@ -39,6 +39,9 @@ pub struct V2Options {
     pub tolerance: f64,
     /// Rows drawn within the ranges for parity.
     pub rows: usize,
+    /// Send the rows, and ask for the outputs, as binary tensor data (the extension
+    /// `tritonclient` uses by default): parity then compares raw IEEE bytes, no float text.
+    pub binary: bool,
 }
 
 impl Default for V2Options {
@@ -49,6 +52,7 @@ impl Default for V2Options {
             labels: Some("label".into()),
             tolerance: 0.0,
             rows: 200,
+            binary: false,
         }
     }
 }
@@ -181,31 +185,41 @@ fn bad_request(client: &Client, name: &str) -> Verdict {
 
 fn unknown_model(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
     let rows = golden::rows_within_ranges(oracle, 1, 3);
-    let body = request(&rows, oracle.model().features().len(), options);
-    let answer = client
-        .post_json("/v2/models/no-such-model-here/infer", &body)
-        .map_err(why)?;
+    let width = oracle.model().features().len();
+    let path = "/v2/models/no-such-model-here/infer";
+    let answer = infer(client, path, &rows, width, options)?;
     ensure!(
         (400..500).contains(&answer.status),
         "infer on an unknown model answered {}: {}",
         answer.status,
-        one_line(&answer.body)
+        one_line(&answer.header.to_string())
     );
     let findings = (answer.status != 404)
         .then(|| format!("an unknown model answered {}, not 404", answer.status));
     Ok(Passed::new(format!("refused with {}", answer.status)).finding(findings))
 }
 
-/// An infer request for `rows`, asking for the configured outputs.
-fn request(rows: &[Vec<f64>], width: usize, options: &V2Options) -> Value {
-    let mut outputs = vec![json!({"name": options.probabilities})];
-    if let Some(labels) = &options.labels {
-        outputs.push(json!({"name": labels}));
+/// Asks for `rows` with the configured outputs, as JSON or as binary tensor data.
+fn infer(
+    client: &Client,
+    path: &str,
+    rows: &[Vec<f64>],
+    width: usize,
+    options: &V2Options,
+) -> Result<V2Answer, String> {
+    let mut outputs = vec![options.probabilities.as_str()];
+    outputs.extend(options.labels.as_deref());
+    if options.binary {
+        let (header, tensors) = infer_binary_body(rows, width, &options.input, &outputs);
+        return client.infer_binary(path, &header, &tensors).map_err(why);
     }
-    json!({
+    let outputs: Vec<Value> = outputs.iter().map(|name| json!({ "name": name })).collect();
+    let body = json!({
         "inputs": [{"name": options.input, "shape": [rows.len(), width], "datatype": "FP64", "data": rows.concat()}],
         "outputs": outputs,
-    })
+    });
+    let answer = client.post_json(path, &body).map_err(why)?;
+    Ok(V2Answer::from_json(&answer))
 }
 
 fn parity(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
@@ -220,24 +234,19 @@ fn parity(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
     let mut worst = String::new();
     // Batches of 50: under any server's default limits.
     for (batch, (rows, expected)) in rows.chunks(50).zip(expected.chunks(50)).enumerate() {
-        let answer = client
-            .post_json(&path, &request(rows, width, options))
-            .map_err(why)?;
+        let answer = infer(client, &path, rows, width, options)?;
         ensure!(
             answer.status == 200,
             "POST {path} answered {}: {}",
             answer.status,
-            one_line(&answer.body)
+            one_line(&answer.header.to_string())
         );
-        let body = answer.json().ok_or("infer: not JSON")?;
-        let output = |name: &str| {
-            body["outputs"]
-                .as_array()
-                .and_then(|o| o.iter().find(|t| t["name"] == name))
-                .map(|t| t["data"].clone())
-                .ok_or_else(|| format!("no output {name:?} in {}", one_line(&body.to_string())))
+        let probabilities = match answer.output(&options.probabilities)? {
+            Elements::Numbers(numbers) => numbers,
+            Elements::Text(text) => {
+                return Err(format!("{:?} holds text: {text:?}", options.probabilities));
+            }
         };
-        let probabilities: Vec<f64> = flatten(&output(&options.probabilities)?);
         ensure!(
             probabilities.len() == rows.len() * classes.len(),
             "{} probabilities for {} rows of {} classes",
@@ -246,18 +255,22 @@ fn parity(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
             classes.len()
         );
         let labels = match &options.labels {
-            Some(name) => Some(output(name)?),
+            Some(name) => Some(match answer.output(name)? {
+                Elements::Text(text) => text,
+                // Numeric classes may come back as numbers.
+                Elements::Numbers(numbers) => numbers.iter().map(|n| n.to_string()).collect(),
+            }),
             None => None,
         };
         for (i, want) in expected.iter().enumerate() {
             let row = batch * 50 + i;
             if let Some(labels) = &labels {
-                let got = &labels[i];
+                let got = labels
+                    .get(i)
+                    .ok_or_else(|| format!("no label for row {row}"))?;
                 let label = &classes[want.class];
-                // A label may come back as a string or, for numeric classes, as a number.
-                let text = got.as_str().map_or_else(|| got.to_string(), str::to_owned);
                 ensure!(
-                    text == *label,
+                    got == label,
                     "row {row}: label {got}, the artifact says {label:?} (row {:?})",
                     rows[i]
                 );
@@ -295,15 +308,6 @@ fn parity(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
         "values",
     ))
     .with(Figure::new("largest difference", largest, "")))
-}
-
-/// The numbers of a flat or nested tensor, in order.
-fn flatten(data: &Value) -> Vec<f64> {
-    match data {
-        Value::Array(items) => items.iter().flat_map(flatten).collect(),
-        Value::Number(n) => n.as_f64().into_iter().collect(),
-        _ => vec![f64::NAN],
-    }
 }
 
 fn one_line(text: &str) -> String {
