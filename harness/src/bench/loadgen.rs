@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream as Socket;
 use mio::{Events, Interest, Poll, Token};
+use server::contract::v2::BINARY_HEADER_LENGTH;
 
 /// How long one exchange may take before it counts as an error and its connection is dropped.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,6 +57,19 @@ pub fn post(path: &str, body: &str) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
+}
+
+/// Encodes a V2 infer request with binary tensor data: `header`, then `tensors`.
+pub fn post_binary(path: &str, header: &str, tensors: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: bench\r\n{}: {}\r\nContent-Length: {}\r\n\r\n{header}",
+        BINARY_HEADER_LENGTH,
+        header.len(),
+        header.len() + tensors.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(tensors);
+    request
 }
 
 /// Encodes a GET request.

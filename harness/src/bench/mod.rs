@@ -13,11 +13,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use server::contract::routes::PREDICT;
+use server::contract::v2::{INPUT, LABEL, PROBABILITIES};
 use server::{Artifact, Rows};
 
 use crate::bench::measure::{Configuration, Server};
 use crate::checks::cold_start;
-use crate::client::{free_port, infer_body, infer_path, predict_body};
+use crate::client::{free_port, infer_binary_body, infer_body, infer_path, predict_body};
 use crate::container::{self, Launch};
 use crate::docker::Docker;
 use crate::error::HarnessError;
@@ -216,6 +217,13 @@ pub fn run(
             endpoint: "V2 infer".into(),
             rows: 100,
             request: loadgen::post(&infer, &infer_body(&rows, width, None).to_string()),
+        });
+        // The same rows as binary tensor data, in and out: raw IEEE bytes, no decimal text.
+        let (header, tensors) = infer_binary_body(&rows, width, INPUT, &[LABEL, PROBABILITIES]);
+        workloads.push(transports::Workload {
+            endpoint: "V2 infer, binary".into(),
+            rows: 100,
+            request: loadgen::post_binary(&infer, &header.to_string(), &tensors),
         });
         let mut contenders = options.servers.clone();
         contenders.extend(transports::nginx());
