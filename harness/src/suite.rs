@@ -227,16 +227,14 @@ fn against_image(
     // Run as the Kubernetes manifests run it: read-only, no capabilities, non-root.
     let running = container::start(image, &launch)?;
     checks.extend(http_checks(&running.client, default, options));
-    checks.push(match profile.healthcheck {
-        Some(_) => Check::from(
-            IMAGE_CHECKS[0],
-            checks::image::healthy(docker, running.container.id(), Duration::from_secs(60)),
-        ),
-        None => Check::not_run(
-            IMAGE_CHECKS[0],
-            "the profile says the image has no HEALTHCHECK",
-        ),
-    });
+    checks.push(unless(
+        IMAGE_CHECKS[0],
+        profile
+            .healthcheck
+            .is_none()
+            .then_some("the profile says the image has no HEALTHCHECK"),
+        || checks::image::healthy(docker, running.container.id(), Duration::from_secs(60)),
+    ));
     drop(running);
 
     // Every other reference through a read-only mount and the model variable, as Kubernetes
@@ -278,28 +276,21 @@ fn against_image(
             options.cold_start_budget,
         ),
     ));
-    let ours = "the profile says the image is not this project's server (no lifecycle events)";
-    checks.push(if profile.lifecycle_events {
-        Check::from(
-            IMAGE_CHECKS[5],
-            checks::lifecycle::stop_and_restart(image, profile, &default.oracle),
-        )
-    } else {
-        Check::not_run(
-            IMAGE_CHECKS[5],
-            &format!("{ours}: no request can be proven in flight"),
-        )
-    });
-    checks.push(
-        if profile.lifecycle_events && profile.model_path_env.is_some() {
-            Check::from(
-                IMAGE_CHECKS[6],
-                checks::lifecycle::bad_artifact_stops(image, profile),
-            )
-        } else {
-            Check::not_run(IMAGE_CHECKS[6], ours)
-        },
-    );
+    let ours = "the profile says the image is not this project's server (no lifecycle events): \
+                no request can be proven in flight";
+    let not_ours = (!profile.lifecycle_events).then_some(ours);
+    checks.push(unless(IMAGE_CHECKS[5], not_ours, || {
+        checks::lifecycle::stop_and_restart(image, profile, &default.oracle)
+    }));
+    let no_model_variable = profile
+        .model_path_env
+        .is_none()
+        .then_some("the profile names no variable to pass the image an artifact");
+    checks.push(unless(
+        IMAGE_CHECKS[6],
+        not_ours.or(no_model_variable),
+        || checks::lifecycle::bad_artifact_stops(image, profile),
+    ));
     checks.push(if built_here {
         Check::from(
             IMAGE_CHECKS[7],
@@ -308,9 +299,23 @@ fn against_image(
     } else {
         Check::not_run(IMAGE_CHECKS[7], "the image was not built by this run")
     });
-    checks.push(Check::from(
+    let no_host_network = (profile.host_env.is_none() || profile.port_env.is_none()).then_some(
+        "the profile names no host and port variables, so the container cannot share the \
+         host's network",
+    );
+    checks.push(unless(
         IMAGE_CHECKS[8],
-        checks::lifecycle::stop_under_load(image, profile, &default.oracle),
+        not_ours.or(no_host_network),
+        || checks::lifecycle::stop_under_load(image, profile, &default.oracle),
     ));
     Ok(checks)
+}
+
+/// Runs `check` unless the profile rules it out, which is reported as not run with the
+/// reason: a check that cannot run never fails the pipeline.
+fn unless(name: &str, ruled_out: Option<&str>, check: impl FnOnce() -> checks::Verdict) -> Check {
+    match ruled_out {
+        Some(why) => Check::not_run(name, why),
+        None => Check::from(name, check()),
+    }
 }

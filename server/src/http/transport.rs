@@ -53,8 +53,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// this budget, never a worker.
 const BODY_BUDGET: usize = 32 << 20;
 /// How long a request still arriving at the shutdown sweep has to arrive whole: it is served
-/// if it does, and a stalled client does not hold the drain.
-const DRAIN_ARRIVAL: Duration = Duration::from_secs(1);
+/// if it does, and a stalled client does not hold the drain. Long enough for a client that was
+/// mid-request to finish; short enough that the drain ends well within Docker's 10 s.
+const DRAIN_ARRIVAL: Duration = Duration::from_secs(3);
 /// How long accepting pauses when the process has no file descriptor left.
 const FD_PAUSE: Duration = Duration::from_millis(100);
 /// How long a closing connection drains what its client still sends.
