@@ -313,16 +313,21 @@ enum Frame {
     /// `Content-Length` fields with these values; `{n}` stands for the body's length.
     Lengths(Vec<&'static str>),
     /// `Transfer-Encoding` fields, a chunked encoding, and perhaps a length field too.
-    Chunked {
-        codings: Vec<&'static str>,
-        length: Option<&'static str>,
-        chunks: Vec<usize>,
-        line_end: &'static str,
-        extension: &'static str,
-        last: &'static str,
-        trailers: Vec<&'static str>,
-        end: &'static str,
-    },
+    Chunked(Chunking),
+}
+
+/// A chunked encoding and the fields around it, each part open to mutation.
+#[derive(Debug, Clone)]
+struct Chunking {
+    codings: Vec<&'static str>,
+    /// A `Content-Length` beside the codings; `{n}` stands for the encoded length.
+    length: Option<&'static str>,
+    chunks: Vec<usize>,
+    line_end: &'static str,
+    extension: &'static str,
+    last: &'static str,
+    trailers: Vec<&'static str>,
+    end: &'static str,
 }
 
 fn framing() -> impl Strategy<Value = Frame> {
@@ -371,15 +376,17 @@ fn framing() -> impl Strategy<Value = Frame> {
         prop::sample::select(vec!["\r\n", "\r\n", "\r\n", "\n", ""]),
     )
         .prop_map(
-            |(codings, length, chunks, line_end, extension, last, trailers, end)| Frame::Chunked {
-                codings,
-                length,
-                chunks,
-                line_end,
-                extension,
-                last,
-                trailers,
-                end,
+            |(codings, length, chunks, line_end, extension, last, trailers, end)| {
+                Frame::Chunked(Chunking {
+                    codings,
+                    length,
+                    chunks,
+                    line_end,
+                    extension,
+                    last,
+                    trailers,
+                    end,
+                })
             },
         );
     prop_oneof![
@@ -400,43 +407,40 @@ impl Frame {
                     request.fields.push(format!("Content-Length: {value}"));
                 }
             }
-            Frame::Chunked {
-                codings,
-                length,
-                chunks,
-                line_end,
-                extension,
-                last,
-                trailers,
-                end,
-            } => {
-                for coding in codings {
-                    request.fields.push(format!("Transfer-Encoding: {coding}"));
-                }
-                let mut encoded = Vec::new();
-                let mut rest = &request.body[..];
-                for size in chunks.iter().chain(std::iter::once(&usize::MAX)) {
-                    let size = (*size).min(rest.len());
-                    if size == 0 {
-                        break;
-                    }
-                    encoded.extend_from_slice(format!("{size:x}{extension}{line_end}").as_bytes());
-                    encoded.extend_from_slice(&rest[..size]);
-                    encoded.extend_from_slice(line_end.as_bytes());
-                    rest = &rest[size..];
-                }
-                encoded.extend_from_slice(format!("{last}{line_end}").as_bytes());
-                for trailer in trailers {
-                    encoded.extend_from_slice(format!("{trailer}{line_end}").as_bytes());
-                }
-                encoded.extend_from_slice(end.as_bytes());
-                if let Some(length) = length {
-                    let value = length.replace("{n}", &encoded.len().to_string());
-                    request.fields.push(format!("Content-Length: {value}"));
-                }
-                request.body = encoded;
-            }
+            Frame::Chunked(chunking) => chunking.apply(request),
         }
+    }
+}
+
+impl Chunking {
+    /// Adds the fields and replaces the body by its chunked encoding.
+    fn apply(&self, request: &mut Request) {
+        let (line_end, extension) = (self.line_end, self.extension);
+        for coding in &self.codings {
+            request.fields.push(format!("Transfer-Encoding: {coding}"));
+        }
+        let mut encoded = Vec::new();
+        let mut rest = &request.body[..];
+        for size in self.chunks.iter().chain(std::iter::once(&usize::MAX)) {
+            let size = (*size).min(rest.len());
+            if size == 0 {
+                break;
+            }
+            encoded.extend_from_slice(format!("{size:x}{extension}{line_end}").as_bytes());
+            encoded.extend_from_slice(&rest[..size]);
+            encoded.extend_from_slice(line_end.as_bytes());
+            rest = &rest[size..];
+        }
+        encoded.extend_from_slice(format!("{}{line_end}", self.last).as_bytes());
+        for trailer in &self.trailers {
+            encoded.extend_from_slice(format!("{trailer}{line_end}").as_bytes());
+        }
+        encoded.extend_from_slice(self.end.as_bytes());
+        if let Some(length) = self.length {
+            let value = length.replace("{n}", &encoded.len().to_string());
+            request.fields.push(format!("Content-Length: {value}"));
+        }
+        request.body = encoded;
     }
 }
 
