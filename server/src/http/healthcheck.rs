@@ -46,3 +46,35 @@ pub fn probe(port: u16, timeout: Duration) -> Result<(), ProbeError> {
         Err(ProbeError::NotReady { addr, status_line })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpListener;
+
+    use super::*;
+
+    /// Answers one connection with `answer`, after reading its request.
+    fn answering(answer: &'static [u8]) -> (u16, std::thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 256];
+            let _ = stream.read(&mut request);
+            stream.write_all(answer).unwrap();
+        });
+        (port, server)
+    }
+
+    #[test]
+    fn a_200_is_ready_and_anything_else_is_not() {
+        let (port, server) = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert!(probe(port, Duration::from_secs(5)).is_ok());
+        server.join().unwrap();
+        let (port, server) =
+            answering(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n");
+        let error = probe(port, Duration::from_secs(5)).unwrap_err().to_string();
+        assert!(error.contains("503"), "{error}");
+        server.join().unwrap();
+    }
+}

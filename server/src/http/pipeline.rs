@@ -2,7 +2,7 @@
 //! `{"error": …}` answers for the route's API, count, log. It calls the handlers; nothing
 //! below calls back up.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rouille::{Request, Response};
 use serde::Serialize;
@@ -68,6 +68,19 @@ pub fn handle(state: &State, admitted: bool, request: &Request, body: Body) -> R
     response
 }
 
+/// The answer to a request the transport refused before routing (a limit, a head it cannot
+/// frame): the same error body, count and log line as any answer, under the route
+/// `transport`.
+pub fn refused(state: &State, error: &ApiError) -> Response {
+    let response = error_response(error, Api::Seed);
+    let status = response.status_code;
+    state
+        .metrics()
+        .observe("transport", "OTHER", status, Duration::ZERO);
+    tracing::info!(status, error = %error, "{REQUEST}");
+    response
+}
+
 #[derive(Serialize)]
 struct ErrorBody {
     error: String,
@@ -81,9 +94,10 @@ pub fn error_response(error: &ApiError, api: Api) -> Response {
     .unwrap_or_else(|_| r#"{"error":"unprintable error"}"#.to_owned());
     let response =
         Response::from_data("application/json", body).with_status_code(error.status(api));
+    // The connection's fate is the transport's to decide (`Connection: close` from the
+    // signal on), not a header of the answer's.
     match error {
         ApiError::MethodNotAllowed { allow } => response.with_unique_header("Allow", *allow),
-        ApiError::ShuttingDown => response.with_unique_header("Connection", "close"),
         _ => response,
     }
 }
