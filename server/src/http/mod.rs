@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //! - [`service`]: binds and drains; [`transport`]: the acceptor and the workers, each an event
-//!   loop over its connections, and the transport limits; [`wire`]: HTTP/1.1 heads, the message
-//!   length and answers; [`decode`]: bodies by length or chunked as they arrive; [`budget`]:
+//!   loop over its connections, and the transport limits; [`head`]: request heads checked as
+//!   RFC 9112 asks; [`wire`]: the message length and answers; [`decode`]: bodies by length or chunked as they arrive; [`budget`]:
 //!   the memory bodies hold while they arrive; [`body`]: bodies bounded under the limit.
 //! - [`pipeline`]: admit, route, handle, map errors, count, log.
 //! - [`handlers`]: one function per endpoint.
@@ -17,6 +17,7 @@ pub mod body;
 pub mod budget;
 pub mod decode;
 pub mod handlers;
+pub mod head;
 pub mod healthcheck;
 pub mod log;
 pub mod metrics;
