@@ -17,22 +17,21 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::contract::errors::ApiError;
 use crate::contract::limits::Limits;
 use crate::http::budget::Budget;
 use crate::http::state::State;
-use crate::http::transport::conn::{Connection, Expired, Next, Phase};
+use crate::http::transport::conn::{Connection, Next, Phase};
 use crate::http::transport::dispatch;
 use crate::http::transport::handoff::{Inbox, Mailbox, Open};
-use crate::http::transport::{DRAIN_ARRIVAL, LINGER, TICK, WAKER};
+use crate::http::transport::{LINGER, TICK, WAKER};
 use crate::http::wire;
 
 /// A connection as the loop holds it: the socket, and the state that decides what it does.
 #[derive(Debug)]
-struct Client {
-    stream: TcpStream,
-    peer: SocketAddr,
-    conn: Connection,
+pub(super) struct Client {
+    pub(super) stream: TcpStream,
+    pub(super) peer: SocketAddr,
+    pub(super) conn: Connection,
     /// Counts the connection against the cap while it lives.
     _open: Open,
 }
@@ -50,20 +49,20 @@ enum Flushed {
 
 /// A worker: the event loop over its connections, serving each request where it is read.
 pub struct EventLoop {
-    pub poll: Poll,
-    pub mailbox: Arc<Mailbox>,
-    clients: HashMap<Token, Client>,
+    pub(super) poll: Poll,
+    pub(super) mailbox: Arc<Mailbox>,
+    pub(super) clients: HashMap<Token, Client>,
     next_token: usize,
     /// Body bytes held by requests arriving in all the workers.
-    budget: Arc<Budget>,
+    pub(super) budget: Arc<Budget>,
     /// Where reads land before they join a connection's buffer; zeroed once, not per read.
-    chunk: Vec<u8>,
-    state: Arc<State>,
+    pub(super) chunk: Vec<u8>,
+    pub(super) state: Arc<State>,
     /// Shutdown has read each idle connection once.
-    swept: bool,
+    pub(super) swept: bool,
     /// When timeouts and stalled bodies were last looked at: once a tick, not per event.
     timers: Instant,
-    swept_tx: Sender<()>,
+    pub(super) swept_tx: Sender<()>,
 }
 
 impl EventLoop {
@@ -88,7 +87,7 @@ impl EventLoop {
         }
     }
 
-    fn limits(&self) -> Limits {
+    pub(super) fn limits(&self) -> Limits {
         self.state.limits()
     }
 
@@ -154,7 +153,7 @@ impl EventLoop {
     /// closing, or reads what has arrived. `read_closed`: the event says the client has ended
     /// its side. Its FIN may have come with its last request, which a short read takes without
     /// seeing the end: no later event would tell.
-    fn ready(&mut self, token: Token, read_closed: bool) {
+    pub(super) fn ready(&mut self, token: Token, read_closed: bool) {
         let Some(client) = self.clients.get_mut(&token) else {
             return;
         };
@@ -172,7 +171,7 @@ impl EventLoop {
     }
 
     /// Reads what has arrived on `token`, and acts on a complete or faulty request.
-    fn read(&mut self, token: Token) {
+    pub(super) fn read(&mut self, token: Token) {
         loop {
             let eof = self.read_some(token);
             self.advance(token, eof);
@@ -336,108 +335,15 @@ impl EventLoop {
     }
 
     /// Takes `token`'s connection out of the loop; its request and body reservation go with it.
-    fn remove(&mut self, token: Token) -> Option<Client> {
+    pub(super) fn remove(&mut self, token: Token) -> Option<Client> {
         let mut client = self.clients.remove(&token)?;
         // Ignored: the socket is closed when the client is dropped, which leaves the poll too.
         let _ = self.poll.registry().deregister(&mut client.stream);
         Some(client)
     }
 
-    fn close(&mut self, token: Token) {
+    pub(super) fn close(&mut self, token: Token) {
         self.remove(token);
-    }
-
-    /// Discards what a closing connection's client sends; closes it at the end of the stream
-    /// or past its deadline.
-    fn drain(&mut self, token: Token) {
-        let Some(client) = self.clients.get_mut(&token) else {
-            return;
-        };
-        let Phase::Closing { until } = client.conn.phase else {
-            return;
-        };
-        let done = loop {
-            if Instant::now() >= until {
-                break true;
-            }
-            match client.stream.read(&mut self.chunk) {
-                Ok(0) => break true,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => break true,
-            }
-        };
-        if done {
-            self.close(token);
-        }
-    }
-
-    /// Gives bodies that waited for room in the budget the room freed since, and reads them.
-    fn retry_stalled(&mut self) {
-        let limit = self.limits().max_body_bytes;
-        let read = self.chunk.len();
-        let stalled: Vec<Token> = self
-            .clients
-            .iter_mut()
-            .filter_map(|(token, client)| {
-                let buffered = client.conn.buf.len() + read;
-                let pending = client.conn.body()?;
-                (pending.stalled && pending.make_room(buffered, limit)).then_some(*token)
-            })
-            .collect();
-        for token in stalled {
-            self.read(token);
-        }
-    }
-
-    /// Closes the connections past their time, with a 408 for a request that did not arrive.
-    fn expire(&mut self) {
-        let limits = self.limits();
-        let now = Instant::now();
-        let expired: Vec<(Token, Expired)> = self
-            .clients
-            .iter()
-            .filter_map(|(token, client)| Some((*token, client.conn.expired(now, limits)?)))
-            .collect();
-        for (token, why) in expired {
-            if let Some(client) = self.remove(token)
-                && why == Expired::Late
-            {
-                let error = ApiError::RequestTimeout {
-                    millis: limits.header_timeout_ms,
-                };
-                wire::refuse(&self.state, &client.stream, &error);
-            }
-        }
-    }
-
-    /// Shutdown, once the listener is closed: read every connection once (serving what is
-    /// there), and close the idle ones.
-    fn sweep(&mut self) {
-        let tokens: Vec<Token> = self.clients.keys().copied().collect();
-        for token in tokens {
-            self.ready(token, false);
-        }
-        // Requests begun until now arrived before the sweep: they are served, also those whose
-        // head or body is still arriving, if they arrive whole in time.
-        self.swept = true;
-        let arrive_by = Instant::now() + DRAIN_ARRIVAL;
-        let mut idle = Vec::new();
-        for (token, client) in &mut self.clients {
-            let conn = &mut client.conn;
-            conn.admit = conn.in_flight();
-            match conn.phase {
-                Phase::Answering { .. } | Phase::Closing { .. } => {}
-                _ if conn.admit => conn.arrive_by = Some(arrive_by),
-                _ => idle.push(*token),
-            }
-        }
-        for token in idle {
-            self.close(token);
-        }
-        // Ignored: the transport stops waiting for the sweep after its deadline.
-        let _ = self.swept_tx.send(());
     }
 }
 

@@ -20,7 +20,8 @@
 //! # Layout
 //! - [`acceptor`]: accepting under the cap, the shutdown of the listener;
 //! - [`handoff`]: the mailbox each worker is dealt connections through;
-//! - [`event_loop`]: a worker's I/O over its connections;
+//! - [`event_loop`]: a worker's I/O over its connections, and [`upkeep`]: its timers, the
+//!   lingering close and the shutdown sweep;
 //! - [`conn`]: a connection's phases and the decisions on its bytes, with no I/O, and
 //!   [`pending`]: a body as it arrives, within the budget;
 //! - [`dispatch`]: a whole request through the pipeline, and the connection's fate.
@@ -33,6 +34,7 @@ mod handoff;
 mod pending;
 #[cfg(test)]
 mod tests;
+mod upkeep;
 
 use std::io;
 use std::net::SocketAddr;
