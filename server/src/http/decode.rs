@@ -257,7 +257,7 @@ impl Chunked {
 }
 
 /// A token character (RFC 9110 §5.6.2).
-pub fn is_tchar(b: u8) -> bool {
+fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 

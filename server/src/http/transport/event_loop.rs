@@ -12,7 +12,7 @@ use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
@@ -49,12 +49,12 @@ enum Flushed {
 
 /// A worker: the event loop over its connections, serving each request where it is read.
 pub struct EventLoop {
-    pub(super) poll: Poll,
-    pub(super) mailbox: Arc<Mailbox>,
+    poll: Poll,
+    mailbox: Arc<Mailbox>,
     pub(super) clients: HashMap<Token, Client>,
     next_token: usize,
     /// Body bytes held by requests arriving in all the workers.
-    pub(super) budget: Arc<Budget>,
+    budget: Arc<Budget>,
     /// Where reads land before they join a connection's buffer; zeroed once, not per read.
     pub(super) chunk: Vec<u8>,
     pub(super) state: Arc<State>,
@@ -346,6 +346,3 @@ impl EventLoop {
         self.remove(token);
     }
 }
-
-/// How long the transport waits for the workers to sweep.
-pub const SWEEP_WITHIN: Duration = Duration::from_secs(1);

@@ -50,7 +50,7 @@ use mio::{Poll, Token, Waker};
 use crate::http::budget::Budget;
 use crate::http::state::State;
 use acceptor::Acceptor;
-use event_loop::{EventLoop, SWEEP_WITHIN};
+use event_loop::EventLoop;
 use handoff::Mailbox;
 
 const WAKER: Token = Token(1);
@@ -64,6 +64,8 @@ const BODY_BUDGET: usize = 32 << 20;
 /// if it does, and a stalled client does not hold the drain. Long enough for a client that was
 /// mid-request to finish; short enough that the drain ends well within Docker's 10 s.
 const DRAIN_ARRIVAL: Duration = Duration::from_secs(3);
+/// How long the transport waits for the workers to sweep.
+const SWEEP_WITHIN: Duration = Duration::from_secs(1);
 /// How long a closing connection drains what its client still sends.
 const LINGER: Duration = Duration::from_millis(50);
 

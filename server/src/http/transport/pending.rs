@@ -42,8 +42,7 @@ impl Pending {
             }
             framing => match framing.decoder() {
                 Some(decoder) => Arriving::Decoding(decoder),
-                None if framing == Framing::Empty => Arriving::Nothing(None),
-                None => Arriving::Nothing(Some(too_large)),
+                None => Arriving::Nothing(None),
             },
         };
         Ok(Pending {
