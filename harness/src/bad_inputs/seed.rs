@@ -1,0 +1,165 @@
+//! Bad requests to this project's API: `/predict`, and the routes and methods around it.
+
+use serde_json::{Value, json};
+use server::contract::errors::{ApiError, RowProblem, shown_path};
+use server::contract::fixtures::BadInput;
+use server::contract::routes::PREDICT;
+use server::{InputError, PredictError};
+
+use super::{Case, Subject};
+
+pub fn cases(s: &Subject) -> Vec<BadInput> {
+    let (row, width) = (&s.row, s.width);
+    let row_text = s.row_text();
+    let case = |name| Case::seed(name).post(PREDICT);
+    let mut cases = vec![
+        case("malformed JSON")
+            .json(format!("{{\"instances\": [{row_text}"))
+            .answered(400, "malformed JSON"),
+        case("empty body").json("").answered(400, "malformed JSON"),
+        case("missing instances field")
+            .json("{}")
+            .answered(400, "missing field `instances`"),
+        case("unknown top-level field")
+            .json(format!("{{\"instances\": [{row_text}], \"extra\": 1}}"))
+            .answered(400, "unknown field `extra`"),
+        case("instances is not a list")
+            .json("{\"instances\": 5}")
+            .answered(400, "invalid request"),
+        case("a row is a number")
+            .json("{\"instances\": [5]}")
+            .answered(400, "an array of numbers or an object of feature values"),
+        case("a value is a string")
+            .json(json!({"instances": [s.row_with_first("high".into())]}))
+            .answered(400, "invalid request"),
+        case("a value is null")
+            .json(json!({"instances": [s.row_with_first(Value::Null)]}))
+            .answered(400, "invalid request"),
+        case("too few features")
+            .json(json!({"instances": [row[..width - 1]]}))
+            .refused(InputError::Width {
+                row: 0,
+                expected: width,
+                found: width - 1,
+            }),
+        case("too many features in the second row")
+            .json(json!({"instances": [row, s.long_row()]}))
+            .refused(InputError::Width {
+                row: 1,
+                expected: width,
+                found: width + 1,
+            }),
+        unknown_feature(s),
+        case("missing feature name")
+            .json(json!({"instances": [s.named(Some(s.last()))]}))
+            .refused(ApiError::Row {
+                row: 0,
+                problem: RowProblem::Missing(s.last().clone()),
+            }),
+        feature_twice(s),
+        case("NaN token")
+            .json(format!(
+                "{{\"instances\": [{row_text}, {}]}}",
+                s.row_text_with_first("NaN")
+            ))
+            .refused(InputError::NonFinite {
+                row: 1,
+                feature: s.first().clone(),
+            }),
+        case("Infinity string")
+            .json(json!({"instances": [infinite_last(s)]}))
+            .refused(InputError::NonFinite {
+                row: 0,
+                feature: s.last().clone(),
+            }),
+        case("a number too large for a double")
+            .json(format!(
+                "{{\"instances\": [{}]}}",
+                s.row_text_with_first("1e999")
+            ))
+            .refused(InputError::NonFinite {
+                row: 0,
+                feature: s.first().clone(),
+            }),
+        case("empty batch")
+            .json("{\"instances\": []}")
+            .refused(InputError::Empty),
+    ];
+    if let Some(overflow) = s.overflowing_row() {
+        cases.push(
+            case("score overflow")
+                .json(json!({"instances": [overflow]}))
+                .refused(PredictError::ScoreOverflow { row: 0 }),
+        );
+    }
+    let body = json!({"instances": [row]});
+    // Long, but within any request-line limit worth having.
+    let long_path = format!("/{}", "x".repeat(4_000));
+    cases.extend([
+        case("text content type")
+            .content_type("text/plain")
+            .body(&body)
+            .refused(ApiError::UnsupportedMediaType {
+                mime: "text/plain".into(),
+            }),
+        case("form content type")
+            .content_type("application/x-www-form-urlencoded")
+            .body(&body)
+            .answered(415, "not supported"),
+        Case::seed("unknown route")
+            .get("/predictions")
+            .refused(ApiError::NoRoute {
+                path: "/predictions".into(),
+            }),
+        Case::seed("a 4 KB path is not echoed whole")
+            .get(&long_path)
+            .refused(ApiError::NoRoute {
+                path: shown_path(&long_path),
+            }),
+        Case::seed("wrong method")
+            .get(PREDICT)
+            .refused(ApiError::MethodNotAllowed { allow: "POST" }),
+        Case::seed("wrong method on health")
+            .post("/health")
+            .answered(405, "use GET"),
+    ]);
+    cases
+}
+
+fn unknown_feature(s: &Subject) -> BadInput {
+    let mut unknown = s.named(None);
+    unknown.insert("colour of the label".into(), json!(1.0));
+    Case::seed("unknown feature name")
+        .post(PREDICT)
+        .json(json!({"instances": [unknown]}))
+        .refused(ApiError::Row {
+            row: 0,
+            problem: RowProblem::UnknownFeature {
+                name: "colour of the label".into(),
+                expected: s.features.to_vec(),
+            },
+        })
+}
+
+/// An object row naming its first feature twice: text no JSON serializer writes.
+fn feature_twice(s: &Subject) -> BadInput {
+    let fields = Value::from(s.named(None)).to_string();
+    let twice = format!(
+        "{{\"instances\": [{{{}, {}: 1.0}}]}}",
+        fields.trim_matches(|c| c == '{' || c == '}'),
+        Value::from(s.first().as_str())
+    );
+    Case::seed("feature given twice")
+        .post(PREDICT)
+        .json(twice)
+        .refused(ApiError::Row {
+            row: 0,
+            problem: RowProblem::Repeated(s.first().clone()),
+        })
+}
+
+fn infinite_last(s: &Subject) -> Vec<Value> {
+    let mut infinite = s.row.clone();
+    infinite[s.width - 1] = "Infinity".into();
+    infinite
+}

@@ -1,0 +1,126 @@
+//! Bad requests to the Open Inference Protocol's JSON form: 400 for every invalid request, 404
+//! for an unknown model.
+
+use serde_json::{Value, json};
+use server::InputError;
+use server::contract::errors::{ApiError, TensorError};
+use server::contract::fixtures::BadInput;
+
+use super::{Case, Subject};
+
+pub fn cases(s: &Subject) -> Vec<BadInput> {
+    let (name, width, infer) = (s.oracle.name(), s.width, s.infer.as_str());
+    let row = || Value::from(s.row.clone());
+    let one = s.one_row_tensor();
+    let case = |name| Case::v2(name).post(infer);
+    vec![
+        Case::v2("v2 unknown model")
+            .post("/v2/models/no-such-model/infer")
+            .body(&one)
+            .refused(s.not_served("no-such-model", None)),
+        Case::v2("v2 unknown model metadata")
+            .get("/v2/models/no-such-model")
+            .refused(s.not_served("no-such-model", None)),
+        Case::v2("v2 unknown version")
+            .get(&format!("/v2/models/{name}/versions/9.9.9"))
+            .refused(s.not_served(name, Some("9.9.9"))),
+        case("v2 malformed JSON")
+            .body("{\"inputs\": [")
+            .answered(400, "malformed JSON"),
+        case("v2 missing inputs")
+            .body("{}")
+            .answered(400, "missing field `inputs`"),
+        case("v2 two inputs")
+            .body(json!({"inputs": [one["inputs"][0], one["inputs"][0]]}))
+            .refused(TensorError::InputCount { found: 2 }),
+        case("v2 shape disagrees with data")
+            .body(s.tensor(json!([2, width]), "FP64", row()))
+            .refused(TensorError::DataLength {
+                input: "input".into(),
+                shape: vec![2, width as i64],
+                needed: 2 * width,
+                found: width,
+            }),
+        case("v2 one-dimensional shape")
+            .body(s.tensor(json!([width]), "FP64", row()))
+            .refused(TensorError::Rank {
+                input: "input".into(),
+                shape: vec![width as i64],
+            }),
+        case("v2 wrong feature count")
+            .body(s.tensor(json!([1, width + 1]), "FP64", s.long_row().into()))
+            .refused(ApiError::Width {
+                input: "input".into(),
+                expected: width,
+                found: width + 1,
+            }),
+        case("v2 unsupported datatype")
+            .body(s.tensor(json!([1, width]), "BOOL", row()))
+            .refused(TensorError::Datatype {
+                input: "input".into(),
+                datatype: "BOOL".into(),
+            }),
+        case("v2 fraction in an integer tensor")
+            .body(s.tensor(json!([1, width]), "INT32", fraction(width)))
+            .refused(TensorError::OutOfType {
+                input: "input".into(),
+                element: 0,
+                value: 1.5,
+                datatype: "INT32".into(),
+            }),
+        case("v2 NaN token")
+            .body(token_tensor(s, "NaN"))
+            .refused(InputError::NonFinite {
+                row: 0,
+                feature: s.first().clone(),
+            }),
+        case("v2 a number too large for a double")
+            .body(token_tensor(s, "1e999"))
+            .refused(InputError::NonFinite {
+                row: 0,
+                feature: s.first().clone(),
+            }),
+        case("v2 empty batch")
+            .body(s.tensor(json!([0, width]), "FP64", json!([])))
+            .refused(InputError::Empty),
+        case("v2 unknown output")
+            .body(with_outputs(&one, json!([{"name": "logits"}])))
+            .refused(TensorError::UnknownOutput {
+                name: "logits".into(),
+            }),
+        case("v2 text content type")
+            .content_type("text/plain")
+            .body(&one)
+            .refused(ApiError::UnsupportedMediaType {
+                mime: "text/plain".into(),
+            }),
+        Case::v2("v2 wrong method")
+            .get(infer)
+            .answered(405, "use POST"),
+        Case::v2("v2 unknown route")
+            .get("/v2/repository/index")
+            .answered(404, "no route"),
+    ]
+}
+
+/// One row of an integer tensor whose first element has a fraction.
+fn fraction(width: usize) -> Value {
+    let mut values = vec![json!(1); width];
+    values[0] = json!(1.5);
+    values.into()
+}
+
+/// The one-row tensor with its first value written as `token`, which no serializer writes.
+fn token_tensor(s: &Subject, token: &str) -> String {
+    format!(
+        "{{\"inputs\": [{{\"name\": \"input\", \"shape\": [1, {}], \"datatype\": \"FP64\", \"data\": {}}}]}}",
+        s.width,
+        s.row_text_with_first(token)
+    )
+}
+
+fn with_outputs(request: &Value, outputs: Value) -> Value {
+    let mut request = request.clone();
+    request["outputs"] = outputs;
+    request
+}
