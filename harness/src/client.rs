@@ -1,7 +1,7 @@
 //! HTTP to the service under test: the only way the harness reaches a running service. One
 //! place builds each kind of request body, so every check sends the same shapes.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -12,20 +12,7 @@ use server::contract::v2::{BINARY_HEADER_LENGTH as HEADER_LENGTH, INPUT};
 
 use crate::error::HarnessError;
 
-/// A response, kept raw so that checks can look at status, type and exact body text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub body: String,
-}
-
-impl Answer {
-    /// The body as JSON, if it is.
-    pub fn json(&self) -> Option<Value> {
-        serde_json::from_str(&self.body).ok()
-    }
-}
+pub use server::contract::answer::{Answer, Head, read_answer, read_head};
 
 /// A V2 infer answer whose outputs may be binary tensor data: its JSON header and the bytes
 /// after it (none for an all-JSON answer).
@@ -394,57 +381,6 @@ impl Client {
         }
         read_answer(&mut BufReader::new(stream)).map_err(fail("read from"))
     }
-}
-
-/// A response's status and the head fields the harness reads.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResponseHead {
-    pub status: u16,
-    pub content_length: usize,
-    pub content_type: Option<String>,
-}
-
-/// Reads one HTTP/1.1 response head; its body, if any, follows in `stream`.
-pub fn read_head(stream: &mut impl BufRead) -> std::io::Result<ResponseHead> {
-    let mut status_line = String::new();
-    stream.read_line(&mut status_line)?;
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
-    let (mut content_length, mut content_type) = (0, None);
-    loop {
-        let mut line = String::new();
-        stream.read_line(&mut line)?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                content_length = value.trim().parse().unwrap_or(0);
-            } else if name.eq_ignore_ascii_case("content-type") {
-                content_type = Some(value.trim().to_owned());
-            }
-        }
-    }
-    Ok(ResponseHead {
-        status,
-        content_length,
-        content_type,
-    })
-}
-
-/// Reads one HTTP/1.1 response with a Content-Length body.
-pub fn read_answer(stream: &mut impl BufRead) -> std::io::Result<Answer> {
-    let head = read_head(stream)?;
-    let mut body = vec![0; head.content_length];
-    stream.read_exact(&mut body)?;
-    Ok(Answer {
-        status: head.status,
-        content_type: head.content_type,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
 }
 
 /// A port free on the loopback address now, for a server to listen on.

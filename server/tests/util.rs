@@ -38,29 +38,7 @@ pub fn assert_same_bits(context: &str, expected: &[f64], got: &[f64]) {
     }
 }
 
-/// Reads one HTTP/1.1 response with a Content-Length body: the status and the body.
+/// Reads one answer: its status and body.
 pub fn read_response(stream: &mut impl std::io::BufRead) -> std::io::Result<(u16, String)> {
-    let mut status_line = String::new();
-    stream.read_line(&mut status_line)?;
-    let status = status_line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        stream.read_line(&mut line)?;
-        if line == "\r\n" || line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    stream.read_exact(&mut body)?;
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    server::contract::answer::read_answer(stream).map(|answer| (answer.status, answer.body))
 }

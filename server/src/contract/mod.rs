@@ -10,7 +10,9 @@
 //! - [`v2`]: the Open Inference Protocol tensor names.
 //! - [`openapi`]: the OpenAPI document.
 //! - [`fixtures`]: the formats of the golden cases and the bad inputs.
+//! - [`answer`]: how a client reads an answer off a socket (always `Content-Length` framed).
 
+pub mod answer;
 pub mod env;
 pub mod errors;
 pub mod fixtures;
