@@ -5,7 +5,7 @@
 //! same artifact always gives the same cases, so they can be written out and kept.
 
 use server::Artifact;
-use server::contract::fixtures::{Case, GoldenFile};
+use server::contract::fixtures::GoldenFile;
 
 /// Rows in the "within the training ranges" case.
 pub const ROWS: usize = 25;
@@ -54,29 +54,20 @@ pub fn generate(artifact: &Artifact) -> GoldenFile {
         .iter()
         .map(|(min, max)| min + (max - min) / 2.0)
         .collect();
-    let extremes = vec![
-        vec![0.0; width],
-        vec![-0.0; width],
-        vec![5e-324; width],
-        vec![1e6; width],
-        vec![-1e6; width],
-    ];
-    let cases = [
-        ("the middle of every range", vec![middle]),
-        (
-            "rows within the training ranges",
-            rows_within_ranges(artifact, ROWS, 1),
-        ),
-        ("far outside the training range", extremes),
-    ];
-    GoldenFile {
-        model: artifact.name().to_owned(),
-        artifact_sha256: artifact.sha256().to_owned(),
-        cases: cases
-            .into_iter()
-            .filter_map(|(name, rows)| Case::compute(model, name, rows).ok())
-            .collect(),
-    }
+    GoldenFile::compute(
+        artifact,
+        [
+            ("the middle of every range", vec![middle]),
+            (
+                "rows within the training ranges",
+                rows_within_ranges(artifact, ROWS, 1),
+            ),
+            (
+                "far outside the training range",
+                GoldenFile::far_rows(width),
+            ),
+        ],
+    )
 }
 
 #[cfg(test)]

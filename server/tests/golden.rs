@@ -6,7 +6,7 @@
 //! (held-out rows first, see `fixtures/sklearn/make_exports.py`).
 
 use server::Artifact;
-use server::contract::fixtures::{Case, GoldenFile, SklearnReference};
+use server::contract::fixtures::{GoldenFile, SklearnReference};
 use server::train;
 
 use crate::util::{fixtures, reference_artifacts};
@@ -38,31 +38,25 @@ fn models() -> Vec<(Artifact, Vec<Vec<f64>>)> {
 }
 
 fn expected_file(artifact: &Artifact, held_out: &[Vec<f64>]) -> GoldenFile {
-    let model = artifact.model();
-    let width = model.features().len();
-    let extremes = vec![
-        vec![0.0; width],
-        vec![-0.0; width],
-        vec![5e-324; width],
-        vec![1e6; width],
-        vec![-1e6; width],
-        (0..width)
-            .map(|i| if i % 2 == 0 { 1e3 } else { -1e3 })
-            .collect(),
-    ];
-    let cases = [
-        ("single held-out row", held_out[..1].to_vec()),
-        ("held-out rows", held_out[..HELD_OUT_CASE_ROWS].to_vec()),
-        ("far outside the training range", extremes),
-    ];
-    GoldenFile {
-        model: artifact.name().to_owned(),
-        artifact_sha256: artifact.sha256().to_owned(),
-        cases: cases
-            .into_iter()
-            .map(|(name, rows)| Case::compute(model, name, rows).unwrap())
-            .collect(),
-    }
+    let width = artifact.model().features().len();
+    let file = GoldenFile::compute(
+        artifact,
+        [
+            ("single held-out row", held_out[..1].to_vec()),
+            ("held-out rows", held_out[..HELD_OUT_CASE_ROWS].to_vec()),
+            (
+                "far outside the training range",
+                GoldenFile::far_rows(width),
+            ),
+        ],
+    );
+    assert_eq!(
+        file.cases.len(),
+        3,
+        "{}: a golden batch was refused",
+        artifact.name()
+    );
+    file
 }
 
 #[test]

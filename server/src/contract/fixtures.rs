@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::artifact::Artifact;
 use crate::model::Model;
 use crate::rows::{InputError, Rows};
 
@@ -21,6 +22,41 @@ pub struct GoldenFile {
     /// The artifact the answers were computed with.
     pub artifact_sha256: String,
     pub cases: Vec<Case>,
+}
+
+impl GoldenFile {
+    /// The golden file of `artifact` for named batches of rows, each answered by the artifact
+    /// itself. A batch the model refuses (a score that overflows far outside the training
+    /// range) is left out: a golden case is an answer, never a refusal.
+    pub fn compute<'a>(
+        artifact: &Artifact,
+        batches: impl IntoIterator<Item = (&'a str, Vec<Vec<f64>>)>,
+    ) -> GoldenFile {
+        let model = artifact.model();
+        GoldenFile {
+            model: artifact.name().to_owned(),
+            artifact_sha256: artifact.sha256().to_owned(),
+            cases: batches
+                .into_iter()
+                .filter_map(|(name, rows)| Case::compute(model, name, rows).ok())
+                .collect(),
+        }
+    }
+
+    /// Rows far outside any training range, where the arithmetic is most fragile: zeros of
+    /// both signs, the smallest subnormal, and large values of both signs and of mixed sign.
+    pub fn far_rows(width: usize) -> Vec<Vec<f64>> {
+        vec![
+            vec![0.0; width],
+            vec![-0.0; width],
+            vec![5e-324; width],
+            vec![1e6; width],
+            vec![-1e6; width],
+            (0..width)
+                .map(|i| if i % 2 == 0 { 1e3 } else { -1e3 })
+                .collect(),
+        ]
+    }
 }
 
 /// A batch of rows, as a client sends it, and the expected answer per row.
