@@ -24,7 +24,7 @@ pub enum Target {
 }
 
 /// Which protocol the target speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Protocol {
     /// This project's whole contract: both APIs, limits, metrics, the image.
     #[default]

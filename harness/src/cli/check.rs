@@ -1,0 +1,169 @@
+//! `harness check`: every check against one target, a report in every format.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use harness::checks::v2::V2Options;
+use harness::fixtures::{Fixtures, repository_root};
+use harness::profile::Profile;
+use harness::report::Report;
+use harness::suite::{self, Options, Protocol, Target};
+
+fn defaults() -> Options {
+    Options::default()
+}
+
+/// The arguments as typed.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Use this artifact as the oracle (and bake it into the image built), instead of the
+    /// repository's reference models.
+    #[arg(long, value_name = "FILE")]
+    artifact: Option<PathBuf>,
+    /// The artifact's golden cases; by default they are drawn within its feature ranges.
+    #[arg(long, value_name = "FILE", requires = "artifact")]
+    golden: Option<PathBuf>,
+    /// Write the golden cases used to this file, to keep them for next time.
+    #[arg(long, value_name = "FILE", requires = "artifact")]
+    write_golden: Option<PathBuf>,
+    /// Check this existing image instead of building one.
+    #[arg(long, conflicts_with = "url")]
+    image: Option<String>,
+    /// Check a running service at this base URL (HTTP checks only).
+    #[arg(long)]
+    url: Option<String>,
+    /// A checkout of this project whose Dockerfile builds the image [default: the one the
+    /// harness was built from].
+    #[arg(long, value_name = "DIR")]
+    context: Option<PathBuf>,
+    /// What the image checks assume about the image (JSON; see the README); by default this
+    /// project's image.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// `full`: this project's contract; `v2`: any Open Inference Protocol server (needs --url
+    /// and --artifact).
+    #[arg(long, value_enum, default_value_t = Protocol::Full)]
+    protocol: Protocol,
+    /// With --protocol v2: the input tensor's name.
+    #[arg(long, default_value_t = defaults().v2.input)]
+    input_name: String,
+    /// With --protocol v2: the output tensor of probabilities, in the artifact's class order.
+    #[arg(long, default_value_t = defaults().v2.probabilities)]
+    probabilities_name: String,
+    /// With --protocol v2: the output tensor of labels; `none` when the server has none.
+    #[arg(long, default_value = "label")]
+    labels_name: String,
+    /// With --protocol v2: the largest difference allowed in a probability; 0 is bit for bit.
+    #[arg(long, default_value_t = defaults().v2.tolerance)]
+    tolerance: f64,
+    /// With --protocol v2: send rows and ask for outputs as binary tensor data, so parity
+    /// compares raw IEEE bytes (the server must offer the binary_tensor_data extension).
+    #[arg(long)]
+    binary_data: bool,
+    /// Where to write the JSON report; the JUnit XML goes beside it (`.xml`).
+    #[arg(long, default_value = "target/harness/check.json")]
+    report: PathBuf,
+    /// Container starts measured for cold start.
+    #[arg(long, default_value_t = defaults().cold_starts)]
+    cold_starts: usize,
+    /// Fail the cold-start check when its p95 exceeds this many milliseconds.
+    #[arg(long, default_value_t = defaults().cold_start_budget.as_millis() as u64)]
+    cold_start_budget_ms: u64,
+    /// Random batches per model for the parity check.
+    #[arg(long, default_value_t = defaults().random_cases)]
+    random_cases: u32,
+    /// Seed of the random batches.
+    #[arg(long, default_value_t = defaults().seed)]
+    seed: u64,
+    /// Replicas started for the statelessness check.
+    #[arg(long, default_value_t = defaults().replicas)]
+    replicas: usize,
+}
+
+/// What to check and how: the arguments once converted.
+#[derive(Debug)]
+pub struct Plan {
+    fixtures: Fixtures,
+    target: Target,
+    pub options: Options,
+    write_golden: Option<PathBuf>,
+    report: PathBuf,
+}
+
+impl Args {
+    /// Converts the arguments: reads the profile and the fixtures, resolves paths against the
+    /// working directory as any command-line tool does.
+    pub fn plan(self) -> anyhow::Result<Plan> {
+        let root = repository_root();
+        let target = match (self.image, self.url) {
+            (Some(image), _) => Target::Image(image),
+            (_, Some(url)) => Target::Url(url),
+            _ => Target::Build,
+        };
+        let context = match self.context {
+            Some(dir) => std::path::absolute(dir)?,
+            None => root.clone(),
+        };
+        let fixtures = match &self.artifact {
+            Some(artifact) => Fixtures::for_artifact(
+                &context,
+                &std::path::absolute(artifact)?,
+                self.golden.as_deref(),
+            )?,
+            None => Fixtures::load(&root)?,
+        };
+        let options = Options {
+            profile: match &self.profile {
+                Some(path) => Profile::load(path)?,
+                None => Profile::default(),
+            },
+            protocol: self.protocol,
+            v2: V2Options {
+                input: self.input_name,
+                probabilities: self.probabilities_name,
+                labels: (self.labels_name != "none").then_some(self.labels_name),
+                tolerance: self.tolerance,
+                binary: self.binary_data,
+                ..V2Options::default()
+            },
+            cold_starts: self.cold_starts,
+            cold_start_budget: Duration::from_millis(self.cold_start_budget_ms),
+            random_cases: self.random_cases,
+            seed: self.seed,
+            replicas: self.replicas,
+        };
+        Ok(Plan {
+            fixtures,
+            target,
+            options,
+            write_golden: self.write_golden,
+            report: std::path::absolute(self.report)?,
+        })
+    }
+}
+
+/// Runs the checks, prints the table and publishes the report; exit 1 when a check failed.
+pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &plan.write_golden {
+        let golden = &plan.fixtures.default_model()?.golden;
+        let mut json = serde_json::to_vec_pretty(golden)?;
+        json.push(b'\n');
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        println!("golden cases: {}", path.display());
+    }
+    let run = suite::run(&plan.fixtures, &plan.target, &plan.options)?;
+    let report = Report::new(run.target, run.checks);
+    print!("{}", report.table());
+    report
+        .publish(&plan.report)
+        .with_context(|| format!("writing {}", plan.report.display()))?;
+    println!("report: {}", plan.report.display());
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
