@@ -92,10 +92,17 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
                 .refused(PredictError::ScoreOverflow { row: 0 }),
         );
     }
-    let body = json!({"instances": [row]});
+    cases.extend(media_types_and_routes(s));
+    cases
+}
+
+/// A declared type other than JSON, and the routes and methods around `/predict`.
+fn media_types_and_routes(s: &Subject) -> Vec<BadInput> {
+    let case = |name| Case::seed(name).post(PREDICT);
+    let body = json!({"instances": [s.row]});
     // Long, but within any request-line limit worth having.
     let long_path = format!("/{}", "x".repeat(4_000));
-    cases.extend([
+    vec![
         case("text content type")
             .content_type("text/plain")
             .body(&body)
@@ -122,8 +129,7 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
         Case::seed("wrong method on health")
             .post("/health")
             .answered(405, "use GET"),
-    ]);
-    cases
+    ]
 }
 
 fn unknown_feature(s: &Subject) -> BadInput {

@@ -192,17 +192,17 @@ that sends, so these figures include it.\n\n",
     }
 }
 
-/// Replaces the README's text between the bench markers with `markdown`.
-pub fn update_readme(readme: &Path, markdown: &str) -> std::io::Result<()> {
+/// Replaces the document's text between the bench markers with `markdown`.
+pub fn update_doc(doc: &Path, markdown: &str) -> std::io::Result<()> {
     const START: &str = "<!-- bench:start -->";
     const END: &str = "<!-- bench:end -->";
-    let text = std::fs::read_to_string(readme)?;
+    let text = std::fs::read_to_string(doc)?;
     let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
         return Err(std::io::Error::other(format!(
             "{} has no {START} … {END} section",
-            readme.display()
+            doc.display()
         )));
     };
     let updated = format!("{}{START}\n{markdown}{}", &text[..start], &text[end..]);
-    std::fs::write(readme, updated)
+    std::fs::write(doc, updated)
 }

@@ -60,18 +60,39 @@ fn over_the_cap(client: &Client, cap: usize) -> Result<Answer, String> {
 
 /// Sends over-limit requests against the announced `limits`.
 pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
-    let width = oracle.model().features().len();
-    let infer = infer_path(oracle.name());
-    let refused = |error: ApiError, api: Api, answer, what: &str| -> Result<(), String> {
-        let message = expect_error(&answer, error.status(api), what)?;
-        ensure!(
-            message == error.to_string(),
-            "{what}: {message:?} instead of {:?}",
-            error.to_string()
-        );
-        Ok(())
+    batches_and_bodies(client, oracle, limits)?;
+    heads(client, limits)?;
+    let untried = stalls_and_cap(client, limits)?;
+    still_up(client, oracle.model().features().len())?;
+    let untried = if untried.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", untried.join("; "))
     };
+    Ok(Passed::new(format!(
+        "the announced limits ({} rows, {} bytes of body, {} of request line, {} of head) are enforced through both APIs, declared and chunked; the service still answers{untried}",
+        limits.max_batch_rows,
+        limits.max_body_bytes,
+        limits.max_request_line_bytes,
+        limits.max_header_bytes
+    )))
+}
 
+/// `answer` is `error`, with its status on `api` and its whole message.
+fn refused(error: ApiError, api: Api, answer: Answer, what: &str) -> Result<(), String> {
+    let message = expect_error(&answer, error.status(api), what)?;
+    ensure!(
+        message == error.to_string(),
+        "{what}: {message:?} instead of {:?}",
+        error.to_string()
+    );
+    Ok(())
+}
+
+/// A batch over the row limit and a body over the byte limit, through both APIs; a body
+/// declared far over it and never sent, and a chunked one with no length declared.
+fn batches_and_bodies(client: &Client, oracle: &Artifact, limits: Limits) -> Result<(), String> {
+    let width = oracle.model().features().len();
     let rows = vec![vec![1.0; width]; limits.max_batch_rows + 1];
     let too_many = ApiError::BatchTooLarge {
         rows: rows.len(),
@@ -108,6 +129,7 @@ pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
         answer,
         "body over MAX_BODY_BYTES",
     )?;
+    let infer = infer_path(oracle.name());
     let answer = client.send("POST", &infer, None, Some(body)).map_err(why)?;
     refused(
         too_long.clone(),
@@ -142,9 +164,11 @@ pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
         Api::Seed,
         answer,
         "chunked body over MAX_BODY_BYTES",
-    )?;
+    )
+}
 
-    // The transport limits, answered before routing, on any path.
+/// The transport's limits on a request's head, answered before routing, on any path.
+fn heads(client: &Client, limits: Limits) -> Result<(), String> {
     let line = format!(
         "GET /{} HTTP/1.1\r\nHost: harness\r\n\r\n",
         "x".repeat(limits.max_request_line_bytes)
@@ -172,10 +196,12 @@ pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
         Api::Seed,
         answer,
         "request head over MAX_HEADER_BYTES",
-    )?;
+    )
+}
 
-    // A head that stops arriving, and the connection cap: tried when the announced values are
-    // small enough for a check to wait for or to open; otherwise said so in the detail.
+/// A head that stops arriving, and the connection cap: tried when the announced values are
+/// small enough for a check to wait for or to open; otherwise returned as what was not tried.
+fn stalls_and_cap(client: &Client, limits: Limits) -> Result<Vec<String>, String> {
     let mut untried = vec![];
     if limits.header_timeout_ms <= SHORT_TIMEOUT_MS {
         let answer = client
@@ -216,18 +242,5 @@ pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
             limits.max_connections
         ));
     }
-
-    still_up(client, width)?;
-    let untried = if untried.is_empty() {
-        String::new()
-    } else {
-        format!("; {}", untried.join("; "))
-    };
-    Ok(Passed::new(format!(
-        "the announced limits ({} rows, {} bytes of body, {} of request line, {} of head) are enforced through both APIs, declared and chunked; the service still answers{untried}",
-        limits.max_batch_rows,
-        limits.max_body_bytes,
-        limits.max_request_line_bytes,
-        limits.max_header_bytes
-    )))
+    Ok(untried)
 }

@@ -11,10 +11,10 @@ use server::contract::errors::ApiError;
 use server::contract::fixtures::{GoldenFile, SklearnReference};
 use server::contract::routes::Api;
 use server::contract::v2::{INPUT, LABEL, PROBABILITIES};
-use server::{Artifact, Rows};
+use server::{Artifact, Prediction, Rows};
 
 use crate::checks::{Figure, Passed, Verdict, ensure, why};
-use crate::client::{Client, Elements, infer_binary_body, infer_path};
+use crate::client::{Answer, Client, Elements, V2Answer, infer_binary_body, infer_path};
 
 /// Sends `rows` through `/predict` and V2 infer, in batches of at most `max_rows`, and compares
 /// both answers with the oracle's.
@@ -40,7 +40,6 @@ pub fn compare(
 /// service must refuse them with the same message and the contract's status on each API.
 fn compare_batch(client: &Client, oracle: &Artifact, rows: &[Vec<f64>]) -> Result<(), String> {
     let model = oracle.model();
-    let classes = model.classes();
     let expected = Rows::from_rows(rows, model.features())
         .map_err(why)
         .map(|checked| model.predict(&checked))?;
@@ -55,32 +54,52 @@ fn compare_batch(client: &Client, oracle: &Artifact, rows: &[Vec<f64>]) -> Resul
         .infer_binary(&infer_path(oracle.name()), &header, &tensors)
         .map_err(why)?;
 
-    let predictions = match expected {
-        Err(refused) => {
-            let refused = ApiError::from(refused);
-            let message = json!({"error": refused.to_string()}).to_string();
-            for (api, answer, what) in [(Api::Seed, &seed, "/predict"), (Api::V2, &v2, "V2")] {
-                let status = refused.status(api);
-                ensure!(
-                    answer.status == status && answer.body == message,
-                    "{what}: expected {status} {message}, got {} {}",
-                    answer.status,
-                    answer.body
-                );
-            }
-            ensure!(
-                binary.status == refused.status(Api::V2)
-                    && binary.header == json!({"error": refused.to_string()}),
-                "V2 binary: expected {} {message}, got {} {}",
-                refused.status(Api::V2),
-                binary.status,
-                binary.header
-            );
-            return Ok(());
-        }
-        Ok(predictions) => predictions,
-    };
-    let (seed, v2) = (ok_json(&seed, "/predict")?, ok_json(&v2, "V2")?);
+    match expected {
+        Err(refused) => same_refusal(&ApiError::from(refused), &seed, &v2, &binary),
+        Ok(predictions) => same_answers(oracle, rows, &predictions, &seed, &v2, &binary),
+    }
+}
+
+/// Every API refused the rows as the oracle did.
+fn same_refusal(
+    refused: &ApiError,
+    seed: &Answer,
+    v2: &Answer,
+    binary: &V2Answer,
+) -> Result<(), String> {
+    let message = json!({"error": refused.to_string()}).to_string();
+    for (api, answer, what) in [(Api::Seed, seed, "/predict"), (Api::V2, v2, "V2")] {
+        let status = refused.status(api);
+        ensure!(
+            answer.status == status && answer.body == message,
+            "{what}: expected {status} {message}, got {} {}",
+            answer.status,
+            answer.body
+        );
+    }
+    ensure!(
+        binary.status == refused.status(Api::V2)
+            && binary.header == json!({"error": refused.to_string()}),
+        "V2 binary: expected {} {message}, got {} {}",
+        refused.status(Api::V2),
+        binary.status,
+        binary.header
+    );
+    Ok(())
+}
+
+/// Every API answered every row with the oracle's label and the same bits of every
+/// probability.
+fn same_answers(
+    oracle: &Artifact,
+    rows: &[Vec<f64>],
+    predictions: &[Prediction],
+    seed: &Answer,
+    v2: &Answer,
+    binary: &V2Answer,
+) -> Result<(), String> {
+    let classes = oracle.model().classes();
+    let (seed, v2) = (ok_json(seed, "/predict")?, ok_json(v2, "V2")?);
     ensure!(v2["id"] == "parity", "V2 did not echo the id: {}", v2["id"]);
     let v2_labels = &v2["outputs"][0]["data"];
     let v2_probabilities = v2["outputs"][1]["data"]
