@@ -112,7 +112,52 @@ impl Default for Profile {
     }
 }
 
+/// What a check needs of an image beyond answering HTTP: a profile that lacks it rules the
+/// check out, and the check is reported not run, with the reason, never failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// A `HEALTHCHECK` in the image.
+    Healthcheck,
+    /// A variable that points the service at another artifact.
+    ModelVariable,
+    /// This project's lifecycle log events and in-flight gauge.
+    LifecycleEvents,
+    /// Variables for the address and port, so that the container can share the host's network.
+    HostNetwork,
+}
+
+impl Need {
+    fn missing(self) -> &'static str {
+        match self {
+            Need::Healthcheck => "the profile says the image has no HEALTHCHECK",
+            Need::ModelVariable => "the profile names no variable to pass the image an artifact",
+            Need::LifecycleEvents => {
+                "the profile says the image writes no lifecycle events, so no request can be \
+                 proven in flight"
+            }
+            Need::HostNetwork => {
+                "the profile names no host and port variables, so the container cannot share \
+                 the host's network"
+            }
+        }
+    }
+}
+
 impl Profile {
+    /// The first of `needs` this profile does not meet, as the reason a check is not run;
+    /// `None` when it meets them all. Every check that needs more than HTTP asks here.
+    pub fn rules_out(&self, needs: &[Need]) -> Option<&'static str> {
+        needs
+            .iter()
+            .find(|need| match need {
+                Need::Healthcheck => self.healthcheck.is_none(),
+                Need::ModelVariable => self.model_path_env.is_none(),
+                Need::LifecycleEvents => !self.lifecycle_events,
+                Need::HostNetwork => self.host_env.is_none() || self.port_env.is_none(),
+            })
+            .map(|need| need.missing())
+    }
+
     /// Reads a profile file (JSON); keys it leaves out keep this project's defaults.
     pub fn load(path: &Path) -> Result<Profile, HarnessError> {
         let bytes = std::fs::read(path).map_err(|source| HarnessError::Io {
@@ -138,5 +183,30 @@ mod tests {
         assert_eq!(profile.healthcheck, None);
         assert_eq!(profile.files, Profile::default().files);
         assert!(serde_json::from_str::<Profile>(r#"{"prot": 1}"#).is_err());
+    }
+
+    #[test]
+    fn a_profile_rules_out_what_it_lacks_and_nothing_else() {
+        let all = [
+            Need::Healthcheck,
+            Need::ModelVariable,
+            Need::LifecycleEvents,
+            Need::HostNetwork,
+        ];
+        assert_eq!(Profile::default().rules_out(&all), None);
+        let other: Profile =
+            serde_json::from_str(r#"{"lifecycle_events": false, "port_env": null}"#).unwrap();
+        assert_eq!(
+            other.rules_out(&[Need::Healthcheck, Need::ModelVariable]),
+            None
+        );
+        assert_eq!(
+            other.rules_out(&[Need::HostNetwork, Need::LifecycleEvents]),
+            Some(Need::HostNetwork.missing())
+        );
+        assert_eq!(
+            other.rules_out(&[Need::LifecycleEvents]),
+            Some(Need::LifecycleEvents.missing())
+        );
     }
 }

@@ -10,7 +10,7 @@ use crate::docker::Docker;
 use crate::error::{HarnessError, chain};
 use crate::fixtures::{Fixtures, Reference};
 use crate::image::{self, BuildOptions, Built};
-use crate::profile::Profile;
+use crate::profile::{Need, Profile};
 
 /// What to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,10 +229,8 @@ fn against_image(
     checks.extend(http_checks(&running.client, default, options));
     checks.push(unless(
         IMAGE_CHECKS[0],
-        profile
-            .healthcheck
-            .is_none()
-            .then_some("the profile says the image has no HEALTHCHECK"),
+        profile,
+        &[Need::Healthcheck],
         || checks::image::healthy(docker, running.container.id(), Duration::from_secs(60)),
     ));
     drop(running);
@@ -243,15 +241,13 @@ fn against_image(
         if name == default.oracle.name() {
             continue;
         }
-        match launch.clone().with_mounted_artifact(&reference.path) {
-            Some(mounted) => {
-                let running = container::start(image, &mounted)?;
-                checks.extend(http_checks(&running.client, reference, options));
-            }
-            None => checks.push(Check::not_run(
-                &format!("model {name}"),
-                "the profile names no variable to pass the image an artifact",
-            )),
+        if let Some(why) = profile.rules_out(&[Need::ModelVariable]) {
+            checks.push(Check::not_run(&format!("model {name}"), why));
+            continue;
+        }
+        if let Some(mounted) = launch.clone().with_mounted_artifact(&reference.path) {
+            let running = container::start(image, &mounted)?;
+            checks.extend(http_checks(&running.client, reference, options));
         }
     }
 
@@ -276,19 +272,16 @@ fn against_image(
             options.cold_start_budget,
         ),
     ));
-    let ours = "the profile says the image is not this project's server (no lifecycle events): \
-                no request can be proven in flight";
-    let not_ours = (!profile.lifecycle_events).then_some(ours);
-    checks.push(unless(IMAGE_CHECKS[5], not_ours, || {
-        checks::lifecycle::stop_and_restart(image, profile, &default.oracle)
-    }));
-    let no_model_variable = profile
-        .model_path_env
-        .is_none()
-        .then_some("the profile names no variable to pass the image an artifact");
+    checks.push(unless(
+        IMAGE_CHECKS[5],
+        profile,
+        checks::lifecycle::STOP_AND_RESTART,
+        || checks::lifecycle::stop_and_restart(image, profile, &default.oracle),
+    ));
     checks.push(unless(
         IMAGE_CHECKS[6],
-        not_ours.or(no_model_variable),
+        profile,
+        checks::lifecycle::BAD_ARTIFACT,
         || checks::lifecycle::bad_artifact_stops(image, profile),
     ));
     checks.push(if built_here {
@@ -299,22 +292,24 @@ fn against_image(
     } else {
         Check::not_run(IMAGE_CHECKS[7], "the image was not built by this run")
     });
-    let no_host_network = (profile.host_env.is_none() || profile.port_env.is_none()).then_some(
-        "the profile names no host and port variables, so the container cannot share the \
-         host's network",
-    );
     checks.push(unless(
         IMAGE_CHECKS[8],
-        not_ours.or(no_host_network),
+        profile,
+        checks::lifecycle::STOP_UNDER_LOAD,
         || checks::lifecycle::stop_under_load(image, profile, &default.oracle),
     ));
     Ok(checks)
 }
 
-/// Runs `check` unless the profile rules it out, which is reported as not run with the
-/// reason: a check that cannot run never fails the pipeline.
-fn unless(name: &str, ruled_out: Option<&str>, check: impl FnOnce() -> checks::Verdict) -> Check {
-    match ruled_out {
+/// Runs `check` unless the profile lacks one of its `needs`, which is reported as not run with
+/// the reason: a check that cannot run never fails the pipeline.
+fn unless(
+    name: &str,
+    profile: &Profile,
+    needs: &[Need],
+    check: impl FnOnce() -> checks::Verdict,
+) -> Check {
+    match profile.rules_out(needs) {
         Some(why) => Check::not_run(name, why),
         None => Check::from(name, check()),
     }

@@ -15,8 +15,12 @@ use harness::container::{self, Launch};
 use harness::docker::Docker;
 use harness::error::chain;
 use harness::image::{self, BuildOptions};
+use harness::profile::Profile;
 use harness::suite::{self, Options, Target};
 use server::contract::env::{HEADER_TIMEOUT_MS, MAX_BATCH_ROWS, MAX_CONNECTIONS};
+use testcontainers::GenericBuildableImage;
+use testcontainers::core::BuildImageOptions;
+use testcontainers::runners::SyncBuilder;
 
 use crate::util::{assert_every_limit_tried, assert_none_failed, assert_passed, fixtures};
 
@@ -176,4 +180,78 @@ fn a_clean_rebuild_gives_the_same_image() {
 fn replicas_answer_identically_and_a_restart_changes_nothing() {
     let Some(checks) = checks() else { return };
     assert_passed(checks, "stateless replicas");
+}
+
+/// The README's "Another image" profile, word for word.
+fn readme_profile() -> Profile {
+    let readme = std::fs::read_to_string(fixtures().root.join("README.md")).unwrap();
+    let section = readme
+        .split_once("**Another image**")
+        .expect("the README has its \"Another image\" section")
+        .1;
+    let json = section
+        .split_once("```json\n")
+        .and_then(|(_, rest)| rest.split_once("\n```"))
+        .expect("the section shows a profile")
+        .0;
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("the README's profile: {e}\n{json}"))
+}
+
+/// An image as another team writes it: the same static server under `/app`, another user and
+/// port, no HEALTHCHECK, none of this project's labels.
+const OTHER_DOCKERFILE: &str = r#"FROM scratch
+COPY server /app/server
+COPY model.json /app/model.json
+ENV PORT=8080 MODEL_PATH=/app/model.json
+USER 1000:1000
+EXPOSE 8080
+LABEL org.opencontainers.image.source="https://example.com/another-team/model"
+ENTRYPOINT ["/app/server"]
+"#;
+
+/// The README's profile example, against an image built from another Dockerfile: what the
+/// profile rules out is reported not run with its reason, and nothing fails.
+#[test]
+fn an_image_from_another_dockerfile_passes_with_the_readmes_profile() {
+    if skipped() {
+        return;
+    }
+    let root = &fixtures().root;
+    let binary = image::build_server_binary(root).unwrap();
+    let _built = GenericBuildableImage::new("ml-inference-app-other", "readme-profile")
+        .with_dockerfile_string(OTHER_DOCKERFILE)
+        .with_file(&binary, "server")
+        .with_file(root.join(image::DEFAULT_ARTIFACT), "model.json")
+        .build_image_with(BuildImageOptions::new())
+        .unwrap_or_else(|e| panic!("building the other image: {e}"));
+    let options = Options {
+        profile: readme_profile(),
+        ..Options::default()
+    };
+    let target = Target::Image("ml-inference-app-other:readme-profile".into());
+    let run = suite::run(fixtures(), &target, &options).unwrap_or_else(|e| panic!("{}", chain(&e)));
+    assert_none_failed(&run.checks);
+    for name in [
+        "container healthcheck",
+        "lifecycle",
+        "bad artifact",
+        "stop under load",
+        "model iris",
+    ] {
+        let check = run
+            .checks
+            .iter()
+            .find(|c| c.name.starts_with(name))
+            .unwrap();
+        assert_eq!(check.status, Status::NotRun, "{name}: {}", check.detail);
+        assert!(check.detail.contains("profile"), "{name}: {}", check.detail);
+    }
+    for name in [
+        "served artifact",
+        "parity: golden cases",
+        "image contents",
+        "cold start",
+    ] {
+        assert_passed(&run.checks, name);
+    }
 }

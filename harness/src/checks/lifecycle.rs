@@ -19,7 +19,7 @@ use server::contract::routes::PREDICT;
 use crate::checks::{Figure, Passed, Verdict, ensure, why};
 use crate::client::{Client, predict_body, read_answer};
 use crate::container::{self, Launch, Running};
-use crate::profile::Profile;
+use crate::profile::{Need, Profile};
 
 /// Docker's default grace period between SIGTERM and SIGKILL.
 const GRACE_SECONDS: i32 = 10;
@@ -82,13 +82,12 @@ fn stop_then<T>(
     })
 }
 
+/// What [`stop_and_restart`] needs of the image: the in-flight proof reads this project's
+/// lifecycle events and gauge.
+pub const STOP_AND_RESTART: &[Need] = &[Need::LifecycleEvents];
+
 /// Stops a container while a request is in flight, then restarts it and compares answers.
-/// The in-flight proof needs the lifecycle events and gauge of this project's contract.
 pub fn stop_and_restart(reference: &str, profile: &Profile, oracle: &Artifact) -> Verdict {
-    ensure!(
-        profile.lifecycle_events,
-        "the profile says the image writes no lifecycle events, so no request can be proven in flight"
-    );
     let launch = Launch {
         profile: profile.clone(),
         ..Launch::default()
@@ -179,6 +178,10 @@ pub fn stop_and_restart(reference: &str, profile: &Profile, oracle: &Artifact) -
     .with(Figure::millis("docker stop", stop_time)))
 }
 
+/// What [`stop_under_load`] needs of the image: the lifecycle events, and the variables that
+/// let it share the host's network.
+pub const STOP_UNDER_LOAD: &[Need] = &[Need::LifecycleEvents, Need::HostNetwork];
+
 /// Keep-alive connections for [`stop_under_load`].
 const CLIENTS: usize = 16;
 
@@ -191,14 +194,6 @@ const CLIENTS: usize = 16;
 /// The container shares the host's network: a published port goes through Docker's userland
 /// proxy, which would accept connections the server has stopped accepting.
 pub fn stop_under_load(reference: &str, profile: &Profile, oracle: &Artifact) -> Verdict {
-    ensure!(
-        profile.lifecycle_events,
-        "the profile says the image writes no lifecycle events, so no request can be proven in flight"
-    );
-    ensure!(
-        profile.host_env.is_some() && profile.port_env.is_some(),
-        "the profile names no host and port variables, so the container cannot share the host's network"
-    );
     let port = crate::client::free_port().map_err(why)?;
     let launch = Launch {
         profile: profile.clone(),
@@ -285,6 +280,10 @@ pub fn stop_under_load(reference: &str, profile: &Profile, oracle: &Artifact) ->
     ))
     .with(Figure::millis("docker stop", stop_time)))
 }
+
+/// What [`bad_artifact_stops`] needs of the image: a variable to pass it the broken artifact,
+/// and this project's start-up events to tell a refusal from a crash.
+pub const BAD_ARTIFACT: &[Need] = &[Need::LifecycleEvents, Need::ModelVariable];
 
 /// A container given a truncated artifact exits at start-up with one line naming the file.
 pub fn bad_artifact_stops(reference: &str, profile: &Profile) -> Verdict {
