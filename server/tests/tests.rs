@@ -8,6 +8,7 @@ mod golden;
 mod http;
 mod import;
 mod prediction;
+mod readme;
 mod socket;
 mod train_csv;
 mod training;

@@ -1,5 +1,5 @@
-//! What `bench` measured, and its Markdown: readable on a terminal, pasted as-is into the
-//! README between its bench markers.
+//! What `bench` measured, and its Markdown: readable on a terminal, pasted as-is into
+//! `docs/performance.md` between its bench markers.
 
 use std::path::Path;
 
@@ -89,7 +89,7 @@ pub struct BenchReport {
 }
 
 impl BenchReport {
-    /// The tables, in Markdown: readable on a terminal, pasted as-is into the README.
+    /// The tables, in Markdown: readable on a terminal, pasted as-is into `docs/performance.md`.
     pub fn markdown(&self) -> String {
         let c = &self.cold_start;
         let mut out = format!(
