@@ -34,6 +34,8 @@
               ./server
               ./harness
               ./fixtures
+              # The server's tests run the README's examples.
+              ./README.md
             ];
           };
           cargoLock.lockFile = ./Cargo.lock;
