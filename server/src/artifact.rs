@@ -16,7 +16,8 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::model::{Kind, Model, Standardize};
+pub use crate::model::Preprocessing;
+use crate::model::{Kind, Model, Scale, Standardize};
 
 /// The artifact format this build writes.
 pub const FORMAT_VERSION: u64 = 2;
@@ -82,8 +83,12 @@ pub enum Inconsistency {
         expected: usize,
         found: usize,
     },
-    #[error("standardization scale {value} of feature {feature:?} is not a positive number")]
+    #[error("the scale {value} of feature {feature:?} is not a number to divide by")]
     Scale { feature: String, value: f64 },
+    #[error("the clip's low bound {low} is above its high bound {high}")]
+    Clip { low: f64, high: f64 },
+    #[error("a one-vs-rest model needs three or more classes, not {0}")]
+    OneVsRestClasses(usize),
     #[error("format 2 requires {0:?}")]
     Missing(&'static str),
     #[error("format 1 has no {0:?}")]
@@ -143,14 +148,6 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// A step applied to each row before the linear model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Preprocessing {
-    /// `(x - mean) / scale`, per feature.
-    Standardize(Standardize),
 }
 
 /// The smallest and largest value of one feature in the training data.
@@ -298,13 +295,13 @@ impl Artifact {
                     threshold,
                 )
             }
-            Kind::Multinomial => {
+            Kind::Multinomial | Kind::OneVsRest => {
                 let fitted = serde_json::from_str(doc.model.get()).map_err(json)?;
-                multinomial_model(doc.features.clone(), doc.classes.clone(), &fitted)
+                multinomial_model(doc.features.clone(), doc.classes.clone(), &fitted, doc.kind)
             }
         }
         .map_err(inconsistent)?;
-        let model = model.with_standardize(check_format(&doc).map_err(inconsistent)?);
+        let model = model.with_preprocessing(check_format(&doc).map_err(inconsistent)?);
         Ok(Artifact {
             name: doc.name,
             version: doc.version,
@@ -409,11 +406,13 @@ pub(crate) fn binary_model(
     ))
 }
 
-/// Checks a fitted multinomial model against the declared features and classes.
+/// Checks a fitted model with one weight column per class (multinomial or one-vs-rest, as
+/// `kind` says) against the declared features and classes.
 pub(crate) fn multinomial_model(
     features: Vec<String>,
     classes: Vec<String>,
     fitted: &MultiFittedLogisticRegression<f64, String>,
+    kind: Kind,
 ) -> Result<Model, Inconsistency> {
     let params = fitted.params();
     check_features(&features, params.nrows())?;
@@ -429,17 +428,19 @@ pub(crate) fn multinomial_model(
             intercepts: fitted.intercept().len(),
         });
     }
+    if kind == Kind::OneVsRest && classes.len() < 3 {
+        return Err(Inconsistency::OneVsRestClasses(classes.len()));
+    }
     let weights = params.columns().into_iter().map(|c| c.to_vec()).collect();
-    Ok(Model::multinomial(
-        features,
-        classes,
-        weights,
-        fitted.intercept().to_vec(),
-    ))
+    let intercepts = fitted.intercept().to_vec();
+    Ok(match kind {
+        Kind::OneVsRest => Model::one_vs_rest(features, classes, weights, intercepts),
+        _ => Model::multinomial(features, classes, weights, intercepts),
+    })
 }
 
-/// Checks the fields that depend on the format version, and returns the standardization step.
-fn check_format<M>(doc: &Document<M>) -> Result<Option<Standardize>, Inconsistency> {
+/// Checks the fields that depend on the format version, and returns the preprocessing step.
+fn check_format<M>(doc: &Document<M>) -> Result<Option<Preprocessing>, Inconsistency> {
     let width = doc.features.len();
     let length = |what, found| {
         if found == width {
@@ -483,16 +484,35 @@ fn check_format<M>(doc: &Document<M>) -> Result<Option<Standardize>, Inconsisten
     if doc.training.is_none() && matches!(origin, Origin::Trained { .. }) {
         return Err(Inconsistency::NoTraining);
     }
-    let Some(Some(Preprocessing::Standardize(standardize))) = &doc.preprocessing else {
-        return match doc.preprocessing {
-            Some(None) => Ok(None),
-            _ => Err(Inconsistency::Missing("preprocessing")),
-        };
+    let step = match &doc.preprocessing {
+        Some(None) => return Ok(None),
+        None => return Err(Inconsistency::Missing("preprocessing")),
+        Some(Some(Preprocessing::Scale(scale))) => {
+            check_scale(&doc.features, scale)?;
+            return Ok(Some(Preprocessing::Scale(scale.clone())));
+        }
+        Some(Some(Preprocessing::Standardize(standardize))) => standardize,
+    };
+    check_standardize(&doc.features, step)?;
+    Ok(Some(Preprocessing::Standardize(step.clone())))
+}
+
+fn check_standardize(features: &[String], standardize: &Standardize) -> Result<(), Inconsistency> {
+    let width = features.len();
+    let length = |what, found| {
+        if found == width {
+            Ok(())
+        } else {
+            Err(Inconsistency::Length {
+                what,
+                expected: width,
+                found,
+            })
+        }
     };
     length("preprocessing.standardize.mean", standardize.mean.len())?;
     length("preprocessing.standardize.scale", standardize.scale.len())?;
-    if let Some((feature, &value)) = doc
-        .features
+    if let Some((feature, &value)) = features
         .iter()
         .zip(&standardize.scale)
         .find(|(_, s)| s.is_nan() || **s <= 0.0)
@@ -502,7 +522,39 @@ fn check_format<M>(doc: &Document<M>) -> Result<Option<Standardize>, Inconsisten
             value,
         });
     }
-    Ok(Some(standardize.clone()))
+    Ok(())
+}
+
+/// A scikit-learn scaler: every vector one value per feature, divisors not zero, the clip's
+/// bounds in order.
+fn check_scale(features: &[String], scale: &Scale) -> Result<(), Inconsistency> {
+    for (what, values) in scale.vectors() {
+        let Some(values) = values else { continue };
+        if values.len() != features.len() {
+            return Err(Inconsistency::Length {
+                what,
+                expected: features.len(),
+                found: values.len(),
+            });
+        }
+    }
+    if let Some((feature, &value)) = scale
+        .divide
+        .iter()
+        .flat_map(|d| features.iter().zip(d))
+        .find(|(_, d)| **d == 0.0)
+    {
+        return Err(Inconsistency::Scale {
+            feature: feature.clone(),
+            value,
+        });
+    }
+    if let Some([low, high]) = scale.clip
+        && low > high
+    {
+        return Err(Inconsistency::Clip { low, high });
+    }
+    Ok(())
 }
 
 fn check_features(features: &[String], fitted: usize) -> Result<(), Inconsistency> {

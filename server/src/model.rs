@@ -6,22 +6,33 @@
 //! scored alone, summing in feature order with plain `f64` arithmetic (Rust never fuses it into
 //! FMA), so the same row gives the same bits in any batch, binary and build profile.
 //!
-//! A model trained on standardized features carries its [`Standardize`] step and applies it to
+//! A model fitted on scaled features carries its [`Preprocessing`] step (this crate's
+//! [`Standardize`], or any of scikit-learn's linear scalers as a [`Scale`]) and applies it to
 //! every row first, so clients send raw features and cannot forget the scaler.
+//!
+//! Three ways turn scores into probabilities, as scikit-learn has them: the logistic function
+//! of one score (binary), the softmax of one score per class (multinomial), and one-vs-rest:
+//! each class's logistic function, divided by their sum.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::rows::Rows;
 
-/// Which of the two logistic regressions an artifact holds.
+/// Which logistic regression an artifact holds, and so how its scores become probabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
-    /// Two classes, linfa's `LogisticRegression`.
+    /// Two classes, linfa's `LogisticRegression`: the logistic function of one score.
     Binary,
-    /// Two or more classes with a softmax, linfa's `MultiLogisticRegression`.
+    /// Two or more classes, linfa's `MultiLogisticRegression`: the softmax of one score per
+    /// class.
     Multinomial,
+    /// Three or more classes fitted one against the rest (scikit-learn's liblinear,
+    /// `multi_class="ovr"`, `OneVsRestClassifier`, `SGDClassifier`): each class's logistic
+    /// function, divided by their sum. Stored as linfa's `MultiLogisticRegression` holds its
+    /// weights.
+    OneVsRest,
 }
 
 impl Kind {
@@ -30,6 +41,19 @@ impl Kind {
         match self {
             Kind::Binary => "binary",
             Kind::Multinomial => "multinomial",
+            Kind::OneVsRest => "one_vs_rest",
+        }
+    }
+
+    /// How the kind turns scores into probabilities, in words, for the documents that say it.
+    pub fn probabilities(self) -> &'static str {
+        match self {
+            Kind::Binary => "the logistic function of one score",
+            Kind::Multinomial => "the softmax of one score per class",
+            Kind::OneVsRest => {
+                "each class's logistic function divided by their sum (one-vs-rest; all zeros \
+                 when every one underflows to zero, as scikit-learn's OneVsRestClassifier answers)"
+            }
         }
     }
 }
@@ -98,12 +122,89 @@ impl Standardize {
     }
 }
 
+/// One of scikit-learn's linear scalers, per feature, in the order scikit-learn computes it:
+/// `x - subtract`, then `/ divide`, then `* multiply`, then `+ add`, then clamped to `clip`;
+/// a step that is absent is skipped, not done with a neutral value, so the bits are
+/// scikit-learn's. `StandardScaler` and `RobustScaler` subtract and divide (each only when
+/// their switches say), `MaxAbsScaler` divides, `MinMaxScaler` multiplies, adds and, with
+/// `clip=True`, clamps to its `feature_range`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scale {
+    /// The scikit-learn class it reproduces.
+    pub scaler: String,
+    pub subtract: Option<Vec<f64>>,
+    pub divide: Option<Vec<f64>>,
+    pub multiply: Option<Vec<f64>>,
+    pub add: Option<Vec<f64>>,
+    /// `[low, high]`, applied as `min(max(x, low), high)`, as numpy's `clip`.
+    pub clip: Option<[f64; 2]>,
+}
+
+impl Scale {
+    /// The scaled row, in feature order.
+    pub fn apply(&self, x: &[f64]) -> Vec<f64> {
+        x.iter()
+            .enumerate()
+            .map(|(j, &v)| {
+                let mut v = v;
+                if let Some(s) = &self.subtract {
+                    v -= s[j];
+                }
+                if let Some(d) = &self.divide {
+                    v /= d[j];
+                }
+                if let Some(m) = &self.multiply {
+                    v *= m[j];
+                }
+                if let Some(a) = &self.add {
+                    v += a[j];
+                }
+                if let Some([low, high]) = self.clip {
+                    v = v.max(low).min(high);
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// Each per-feature vector with its name, for the checks of their lengths and values.
+    pub fn vectors(&self) -> [(&'static str, Option<&Vec<f64>>); 4] {
+        [
+            ("subtract", self.subtract.as_ref()),
+            ("divide", self.divide.as_ref()),
+            ("multiply", self.multiply.as_ref()),
+            ("add", self.add.as_ref()),
+        ]
+    }
+}
+
+/// A step applied to each row before the linear model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Preprocessing {
+    /// `(x - mean) / scale`, per feature: what `train --standardize` fits.
+    Standardize(Standardize),
+    /// A scikit-learn scaler, imported.
+    Scale(Scale),
+}
+
+impl Preprocessing {
+    /// The preprocessed row, in feature order.
+    pub fn apply(&self, x: &[f64]) -> Vec<f64> {
+        match self {
+            Preprocessing::Standardize(s) => s.apply(x),
+            Preprocessing::Scale(s) => s.apply(x),
+        }
+    }
+}
+
 /// A fitted logistic regression, reduced to what prediction needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     features: Vec<String>,
     classes: Vec<String>,
-    standardize: Option<Standardize>,
+    preprocessing: Option<Preprocessing>,
     scorer: Scorer,
 }
 
@@ -117,6 +218,11 @@ enum Scorer {
     },
     /// `softmax(W·x + b)`, one weight row per class.
     Multinomial {
+        weights: Vec<Vec<f64>>,
+        intercepts: Vec<f64>,
+    },
+    /// `σ(W·x + b)` per class, divided by its sum; one weight row per class.
+    OneVsRest {
         weights: Vec<Vec<f64>>,
         intercepts: Vec<f64>,
     },
@@ -136,7 +242,7 @@ impl Model {
         Model {
             features,
             classes: classes.into(),
-            standardize: None,
+            preprocessing: None,
             scorer: Scorer::Binary {
                 weights,
                 intercept,
@@ -155,7 +261,7 @@ impl Model {
         Model {
             features,
             classes,
-            standardize: None,
+            preprocessing: None,
             scorer: Scorer::Multinomial {
                 weights,
                 intercepts,
@@ -163,16 +269,34 @@ impl Model {
         }
     }
 
-    /// The same model, standardizing each row first. The caller (the artifact loader) has
+    /// A one-vs-rest model with one weight row and intercept per class.
+    pub(crate) fn one_vs_rest(
+        features: Vec<String>,
+        classes: Vec<String>,
+        weights: Vec<Vec<f64>>,
+        intercepts: Vec<f64>,
+    ) -> Model {
+        Model {
+            features,
+            classes,
+            preprocessing: None,
+            scorer: Scorer::OneVsRest {
+                weights,
+                intercepts,
+            },
+        }
+    }
+
+    /// The same model, preprocessing each row first. The caller (the artifact loader) has
     /// checked that the lengths agree with the features.
-    pub(crate) fn with_standardize(mut self, standardize: Option<Standardize>) -> Model {
-        self.standardize = standardize;
+    pub(crate) fn with_preprocessing(mut self, preprocessing: Option<Preprocessing>) -> Model {
+        self.preprocessing = preprocessing;
         self
     }
 
-    /// The standardization applied to each row before scoring, if any.
-    pub fn standardize(&self) -> Option<&Standardize> {
-        self.standardize.as_ref()
+    /// The step applied to each row before scoring, if any.
+    pub fn preprocessing(&self) -> Option<&Preprocessing> {
+        self.preprocessing.as_ref()
     }
 
     /// Which regression this is.
@@ -180,6 +304,7 @@ impl Model {
         match self.scorer {
             Scorer::Binary { .. } => Kind::Binary,
             Scorer::Multinomial { .. } => Kind::Multinomial,
+            Scorer::OneVsRest { .. } => Kind::OneVsRest,
         }
     }
 
@@ -212,11 +337,11 @@ impl Model {
 
     /// Scores one row of the right width; `None` when the score is not finite.
     fn predict_row(&self, x: &[f64]) -> Option<Prediction> {
-        let standardized;
-        let x = match &self.standardize {
-            Some(s) => {
-                standardized = s.apply(x);
-                &standardized
+        let preprocessed;
+        let x = match &self.preprocessing {
+            Some(step) => {
+                preprocessed = step.apply(x);
+                &preprocessed
             }
             None => x,
         };
@@ -240,24 +365,71 @@ impl Model {
                 weights,
                 intercepts,
             } => {
-                let scores: Vec<f64> = weights
-                    .iter()
-                    .zip(intercepts)
-                    .map(|(w, b)| dot(w, x) + b)
-                    .collect();
-                if !scores.iter().all(|z| z.is_finite()) {
-                    return None;
-                }
+                let scores = scores(weights, intercepts, x)?;
                 let (class, max) = argmax(&scores);
                 let exps: Vec<f64> = scores.iter().map(|z| (z - max).exp()).collect();
-                let sum: f64 = exps.iter().sum();
+                let sum = numpy_sum(&exps);
                 Some(Prediction {
                     class,
                     probabilities: exps.iter().map(|e| e / sum).collect(),
                 })
             }
+            Scorer::OneVsRest {
+                weights,
+                intercepts,
+            } => {
+                let scores = scores(weights, intercepts, x)?;
+                let (class, _) = argmax(&scores);
+                let sigmoids: Vec<f64> = scores.iter().map(|z| 1.0 / (1.0 + (-z).exp())).collect();
+                let sum = numpy_sum(&sigmoids);
+                // scikit-learn's OneVsRestClassifier leaves a row whose every sigmoid underflowed
+                // at zeros (its LogisticRegression would divide 0 by 0); the label is the
+                // largest score either way.
+                let probabilities = if sum == 0.0 {
+                    sigmoids
+                } else {
+                    sigmoids.iter().map(|p| p / sum).collect()
+                };
+                Some(Prediction {
+                    class,
+                    probabilities,
+                })
+            }
         }
     }
+}
+
+/// One score per weight row, or `None` when one is not finite.
+fn scores(weights: &[Vec<f64>], intercepts: &[f64], x: &[f64]) -> Option<Vec<f64>> {
+    let scores: Vec<f64> = weights
+        .iter()
+        .zip(intercepts)
+        .map(|(w, b)| dot(w, x) + b)
+        .collect();
+    scores.iter().all(|z| z.is_finite()).then_some(scores)
+}
+
+/// The sum of `values` in the order numpy's `sum` adds a row (its pairwise summation: in
+/// order below 8 values, eight running sums up to 128, halves beyond), so that a softmax or
+/// one-vs-rest normalisation divides by the bits scikit-learn divides by.
+fn numpy_sum(values: &[f64]) -> f64 {
+    let n = values.len();
+    if n < 8 {
+        return values.iter().fold(0.0, |acc, v| acc + v);
+    }
+    if n > 128 {
+        let half = n / 2 - (n / 2) % 8;
+        return numpy_sum(&values[..half]) + numpy_sum(&values[half..]);
+    }
+    let whole = n - n % 8;
+    let mut r: [f64; 8] = std::array::from_fn(|k| values[k]);
+    for block in values[8..whole].chunks_exact(8) {
+        for (acc, v) in r.iter_mut().zip(block) {
+            *acc += v;
+        }
+    }
+    let head = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    values[whole..].iter().fold(head, |acc, v| acc + v)
 }
 
 /// `Σ w_i x_i` summed in index order, so the result depends on nothing but the two slices.
@@ -350,10 +522,86 @@ mod tests {
         assert_eq!(s.apply(&[4.0, 6.0]), [2.0, 1.0]);
 
         let raw = Model::binary(names(2), ["a".into(), "b".into()], vec![1.0, 1.0], 0.0, 0.5);
-        let scaled = raw.clone().with_standardize(Some(s.clone()));
+        let scaled = raw
+            .clone()
+            .with_preprocessing(Some(Preprocessing::Standardize(s.clone())));
         let x = Rows::from_rows(&[[4.0, 6.0]], &names(2)).unwrap();
         let same = Rows::from_rows(&[s.apply(&[4.0, 6.0])], &names(2)).unwrap();
         assert_eq!(scaled.predict(&x), raw.predict(&same));
+    }
+
+    #[test]
+    fn one_vs_rest_divides_each_sigmoid_by_their_sum() {
+        let model = Model::one_vs_rest(
+            names(1),
+            vec!["a".into(), "b".into(), "c".into()],
+            vec![vec![1.0], vec![-1.0], vec![0.0]],
+            vec![0.0, 0.0, 0.0],
+        );
+        let rows = Rows::from_rows(&[[2.0], [-1e3]], &names(1)).unwrap();
+        let got = model.predict(&rows).unwrap();
+        let sigmoid = |z: f64| 1.0 / (1.0 + (-z).exp());
+        let (a, b, c) = (sigmoid(2.0), sigmoid(-2.0), sigmoid(0.0));
+        let sum = a + b + c;
+        assert_eq!(got[0].probabilities, [a / sum, b / sum, c / sum]);
+        assert_eq!(got[0].class, 0);
+        // Scores of -1000, 1000 and 0: nothing underflows, class b wins.
+        assert_eq!(got[1].class, 1);
+
+        // Every sigmoid underflows: zeros, as OneVsRestClassifier answers, and the largest
+        // score still names the class.
+        let far = Model::one_vs_rest(
+            names(1),
+            vec!["a".into(), "b".into(), "c".into()],
+            vec![vec![-1.0], vec![-2.0], vec![-1.5]],
+            vec![0.0, 0.0, 0.0],
+        );
+        let rows = Rows::from_rows(&[[1e4]], &names(1)).unwrap();
+        let got = far.predict(&rows).unwrap();
+        assert_eq!(got[0].probabilities, [0.0, 0.0, 0.0]);
+        assert_eq!(got[0].class, 0);
+    }
+
+    #[test]
+    fn sums_add_in_numpys_pairwise_order() {
+        let values: Vec<f64> = (0..300).map(|i| 1.0 / f64::from(i + 1)).collect();
+        // Below 8 values: in order.
+        assert_eq!(
+            numpy_sum(&values[..5]),
+            (((values[0] + values[1]) + values[2]) + values[3]) + values[4]
+        );
+        // 9 values: eight running sums, combined in pairs, then the ninth.
+        let v = &values[..9];
+        let pairs = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+        assert_eq!(numpy_sum(v), pairs + v[8]);
+        // Beyond 128: halves at a multiple of 8.
+        assert_eq!(
+            numpy_sum(&values),
+            numpy_sum(&values[..144]) + numpy_sum(&values[144..])
+        );
+    }
+
+    #[test]
+    fn a_scale_step_skips_what_it_lacks_and_clamps_last() {
+        let scale = Scale {
+            scaler: "MinMaxScaler".into(),
+            subtract: None,
+            divide: None,
+            multiply: Some(vec![0.5, 2.0]),
+            add: Some(vec![0.25, -1.0]),
+            clip: Some([0.0, 1.0]),
+        };
+        assert_eq!(scale.apply(&[1.0, 0.75]), [0.75, 0.5]);
+        assert_eq!(scale.apply(&[3.0, -4.0]), [1.0, 0.0]);
+        let robust = Scale {
+            scaler: "RobustScaler".into(),
+            subtract: Some(vec![1.0]),
+            divide: Some(vec![4.0]),
+            multiply: None,
+            add: None,
+            clip: None,
+        };
+        assert_eq!(robust.apply(&[3.0]), [0.5]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use server::Artifact;
 use server::artifact::{ArtifactError, DEFAULT_ARTIFACT, Inconsistency, Origin};
-use server::model::Standardize;
+use server::model::{Preprocessing, Standardize};
 use server::{Rows, train};
 
 use crate::util::{assert_same_bits, fixtures};
@@ -169,7 +169,10 @@ fn a_standardized_model_takes_raw_features() {
     let document: serde_json::Value = serde_json::from_slice(&trained.artifact).unwrap();
     let standardize: Standardize =
         serde_json::from_value(document["preprocessing"]["standardize"].clone()).unwrap();
-    assert_eq!(artifact.model().standardize(), Some(&standardize));
+    assert_eq!(
+        artifact.model().preprocessing(),
+        Some(&Preprocessing::Standardize(standardize))
+    );
     assert!(matches!(artifact.origin(), Some(Origin::Trained { .. })));
     let held_out = artifact.training().unwrap().held_out_accuracy;
     assert!(held_out >= 0.9, "held-out accuracy {held_out}");

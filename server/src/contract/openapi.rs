@@ -24,8 +24,9 @@ pub fn document(artifact: &Artifact, limits: Limits) -> Value {
 
     let description = doc["info"]["description"].as_str().unwrap_or_default();
     doc["info"]["description"] = format!(
-        "{description} This server serves the {kind} model {name:?} version {version:?}: {width} features ({features}), classes {classes}.",
+        "{description} This server serves the {kind} model {name:?} version {version:?}: {width} features ({features}), classes {classes}; its probabilities are {probabilities}.",
         kind = model.kind().as_str(),
+        probabilities = model.kind().probabilities(),
         name = artifact.name(),
         version = artifact.version(),
         features = features.join(", "),

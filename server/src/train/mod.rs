@@ -139,6 +139,14 @@ pub enum TrainError {
     TargetIsFeature { column: String },
     #[error("{file}: no feature columns are left")]
     NoFeatures { file: String },
+    #[error(
+        "{file}: column {position} ({column:?}) is a row index, as pandas writes it with to_csv(): a model that learns row numbers is meaningless in production; drop it with --exclude {column:?}, or write the CSV with index=False"
+    )]
+    IndexColumn {
+        file: String,
+        position: usize,
+        column: String,
+    },
     #[error("{file}: columns {first:?} and {second:?} both read as feature {name:?}")]
     DuplicateColumn {
         file: String,
@@ -310,39 +318,38 @@ pub fn train_bytes(bytes: &[u8], file: &str, options: &Options) -> Result<Traine
         model: model_name.clone(),
         problem,
     };
-    let kind = if classes.len() == 2 {
+    let binary = classes.len() == 2;
+    let kind = if binary {
         Kind::Binary
     } else {
         Kind::Multinomial
     };
-    let (model, fitted_json) = match kind {
-        Kind::Binary => {
-            let fitted = LogisticRegression::default()
-                .alpha(options.alpha)
-                .max_iterations(options.max_iterations)
-                .gradient_tolerance(options.gradient_tolerance)
-                .fit(&dataset)
-                .map_err(fit_error)?;
-            let labels = fitted.labels();
-            let classes = vec![labels.neg.class.clone(), labels.pos.class.clone()];
-            let model = artifact::binary_model(table.features.clone(), classes, &fitted, 0.5)
-                .map_err(unusable)?;
-            (model, serde_json::to_value(&fitted))
-        }
-        Kind::Multinomial => {
-            let fitted = MultiLogisticRegression::default()
-                .alpha(options.alpha)
-                .max_iterations(options.max_iterations)
-                .gradient_tolerance(options.gradient_tolerance)
-                .fit(&dataset)
-                .map_err(fit_error)?;
-            let classes = fitted.classes().to_vec();
-            let model = artifact::multinomial_model(table.features.clone(), classes, &fitted)
-                .map_err(unusable)?;
-            (model, serde_json::to_value(&fitted))
-        }
+    let (model, fitted_json) = if binary {
+        let fitted = LogisticRegression::default()
+            .alpha(options.alpha)
+            .max_iterations(options.max_iterations)
+            .gradient_tolerance(options.gradient_tolerance)
+            .fit(&dataset)
+            .map_err(fit_error)?;
+        let labels = fitted.labels();
+        let classes = vec![labels.neg.class.clone(), labels.pos.class.clone()];
+        let model = artifact::binary_model(table.features.clone(), classes, &fitted, 0.5)
+            .map_err(unusable)?;
+        (model, serde_json::to_value(&fitted))
+    } else {
+        let fitted = MultiLogisticRegression::default()
+            .alpha(options.alpha)
+            .max_iterations(options.max_iterations)
+            .gradient_tolerance(options.gradient_tolerance)
+            .fit(&dataset)
+            .map_err(fit_error)?;
+        let classes = fitted.classes().to_vec();
+        let model = artifact::multinomial_model(table.features.clone(), classes, &fitted, kind)
+            .map_err(unusable)?;
+        (model, serde_json::to_value(&fitted))
     };
-    let model = model.with_standardize(standardize.clone());
+    let preprocessing = standardize.map(Preprocessing::Standardize);
+    let model = model.with_preprocessing(preprocessing.clone());
 
     let document = Document {
         format_version: FORMAT_VERSION,
@@ -351,7 +358,7 @@ pub fn train_bytes(bytes: &[u8], file: &str, options: &Options) -> Result<Traine
         kind,
         features: table.features.clone(),
         classes: model.classes().to_vec(),
-        preprocessing: Some(standardize.map(Preprocessing::Standardize)),
+        preprocessing: Some(preprocessing),
         feature_ranges: Some(ranges),
         labels: Some(Some(LabelOptions {
             target: table.target.clone(),
