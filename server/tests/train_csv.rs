@@ -3,6 +3,7 @@
 
 use std::process::Command;
 
+use server::model::Preprocessing;
 use server::train::{self, Features, Options, TrainError};
 use server::{Artifact, Kind, Rows};
 
@@ -132,6 +133,29 @@ fn each_kind_of_bad_data_stops_with_one_line_naming_where() {
             r#"flowers.csv: no column named "class"; the columns are ["a", "b", "label"]"#,
         ),
         (
+            format!(
+                ",a,b,label\n{}",
+                rows(10)
+                    .lines()
+                    .enumerate()
+                    .map(|(i, r)| format!("{i},{r}\n"))
+                    .collect::<String>()
+            ),
+            options("label"),
+            r#"flowers.csv: column 1 ("") is a row index, as pandas writes it with to_csv(): a model that learns row numbers is meaningless in production; drop it with --exclude "", or write the CSV with index=False"#,
+        ),
+        (
+            format!(
+                "a,Unnamed: 0,b,label\n{}",
+                rows(10)
+                    .lines()
+                    .map(|r| r.replacen(',', ",7,", 1) + "\n")
+                    .collect::<String>()
+            ),
+            options("label"),
+            r#"flowers.csv: column 2 ("Unnamed: 0") is a row index, as pandas writes it with to_csv(): a model that learns row numbers is meaningless in production; drop it with --exclude "Unnamed: 0", or write the CSV with index=False"#,
+        ),
+        (
             format!("a b,a_b,label\n{}", rows(10)),
             options("label"),
             r#"flowers.csv: columns "a b" and "a_b" both read as feature "a_b""#,
@@ -258,5 +282,8 @@ fn the_train_command_stops_with_one_line() {
         String::from_utf8_lossy(&output.stderr)
     );
     let artifact = Artifact::load(&out).unwrap();
-    assert!(artifact.model().standardize().is_some());
+    assert!(matches!(
+        artifact.model().preprocessing(),
+        Some(Preprocessing::Standardize(_))
+    ));
 }

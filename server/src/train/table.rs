@@ -115,6 +115,18 @@ pub(crate) fn read(
         });
     }
     chosen.retain(|i| *i != target_at);
+    // pandas writes its row index as a first column with an empty name, and reads it back as
+    // "Unnamed: 0"; on sorted data the row number alone predicts the class.
+    if let Some(&i) = chosen
+        .iter()
+        .find(|&&i| header[i].is_empty() || header[i] == "Unnamed: 0")
+    {
+        return Err(TrainError::IndexColumn {
+            file,
+            position: i + 1,
+            column: header[i].clone(),
+        });
+    }
     if chosen.is_empty() {
         return Err(TrainError::NoFeatures { file });
     }
