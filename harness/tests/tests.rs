@@ -5,6 +5,7 @@
 
 mod containers;
 mod in_process;
+mod kinds;
 mod manifests;
 mod own_model;
 mod util;

@@ -1,25 +1,30 @@
 //! Importing a scikit-learn model from a small JSON export into an artifact.
 //!
-//! What can be reproduced exactly is a `LogisticRegression` with softmax probabilities
-//! (multinomial, more than two classes) or the logistic function (binary), alone or after a
-//! `StandardScaler` in a `Pipeline`. Everything else is refused with one line: one-vs-rest
-//! probabilities (`multi_class='ovr'` or the liblinear solver) normalise per-class sigmoids,
-//! a binary model fitted with the multinomial loss answers `softmax([-z, z])`, and any other
-//! step transforms the input in ways the artifact cannot carry.
+//! What is reproduced: a `LogisticRegression` (any solver, any `multi_class`), an
+//! `SGDClassifier(loss="log_loss")` or a `OneVsRestClassifier` of either, alone or after one
+//! of the linear scalers (`StandardScaler`, `MinMaxScaler`, `MaxAbsScaler`, `RobustScaler`) in
+//! a `Pipeline`. The export says how scores become probabilities, as scikit-learn decides it:
+//! `logistic` (two classes: the logistic function of one score), `softmax` (the multinomial
+//! loss; for two classes scikit-learn takes the softmax of `[-z, z]`, imported as two weight
+//! rows `-w` and `w`, whose scores are exactly `-z` and `z`) or `ovr` (three or more classes:
+//! each class's logistic function divided by their sum). Anything else is refused with one
+//! line.
 //!
-//! The export (`format` [`EXPORT_FORMAT`], version 1), as the README's Python writes it:
+//! The export (`format` [`EXPORT_FORMAT`], version 2), as the README's Python writes it:
 //!
 //! | key | value |
 //! |---|---|
-//! | `format`, `format_version` | `"ml-inference-app/sklearn-export"`, `1` |
+//! | `format`, `format_version` | `"ml-inference-app/sklearn-export"`, `2` |
 //! | `sklearn_version` | `sklearn.__version__` |
-//! | `steps` | class names in order: `["LogisticRegression"]` or `["StandardScaler", "LogisticRegression"]` |
-//! | `probability` | `"logistic"` (binary), `"softmax"` (multinomial loss) or `"ovr"` |
+//! | `estimator` | what was exported, e.g. `"Pipeline(MinMaxScaler, OneVsRestClassifier(LogisticRegression))"` |
+//! | `probability` | `"logistic"`, `"softmax"` or `"ovr"` |
 //! | `feature_names` | the columns, in order |
-//! | `classes` | `classes_`, strings or numbers |
-//! | `coef`, `intercept` | `coef_` (`[1, F]` binary, `[C, F]` multinomial) and `intercept_` |
-//! | `scaler` | `{"mean": mean_, "scale": scale_}`, or `null` without a scaler |
+//! | `classes` | `classes_`: strings, numbers or booleans |
+//! | `coef`, `intercept` | one row per score: `[1, F]` for two classes, `[C, F]` otherwise |
+//! | `scaler` | `null`, or the scaler's class and its steps `subtract`, `divide`, `multiply`, `add` (per feature, or `null`) and `clip` (`[low, high]` or `null`), in that order |
 //! | `feature_min`, `feature_max` | per feature, the training data's range |
+//!
+//! Version 1 (`steps`, and a `scaler` of `mean` and `scale`) still imports.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,15 +34,25 @@ use crate::api::{Number, quote_non_finite};
 use crate::artifact::{
     Artifact, Document, FORMAT_VERSION, Origin, Preprocessing, Range, sha256_hex,
 };
-use crate::model::{Kind, Standardize};
+use crate::model::{Kind, Scale, Standardize};
 
 /// The `format` an export declares.
 pub const EXPORT_FORMAT: &str = "ml-inference-app/sklearn-export";
 
-/// The estimator steps this importer reproduces.
-const STEPS: [&[&str]; 2] = [
-    &["LogisticRegression"],
-    &["StandardScaler", "LogisticRegression"],
+/// The scalers this importer reproduces, and the steps each may have.
+const SCALERS: [(&str, &[&str]); 4] = [
+    ("StandardScaler", &["subtract", "divide"]),
+    ("RobustScaler", &["subtract", "divide"]),
+    ("MaxAbsScaler", &["divide"]),
+    ("MinMaxScaler", &["multiply", "add", "clip"]),
+];
+
+/// The final estimators this importer reproduces.
+const ESTIMATORS: [&str; 4] = [
+    "LogisticRegression",
+    "SGDClassifier",
+    "OneVsRestClassifier(LogisticRegression)",
+    "OneVsRestClassifier(SGDClassifier)",
 ];
 
 /// Why an export cannot be imported. Each message is one line starting with the export's file.
@@ -60,24 +75,23 @@ pub enum ImportError {
 /// What in an export cannot be reproduced exactly.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum Refusal {
-    #[error("format {format:?} version {version} is not {EXPORT_FORMAT:?} version 1")]
+    #[error("format {format:?} version {version} is not {EXPORT_FORMAT:?} version 1 or 2")]
     Format { format: String, version: u64 },
-    #[error(
-        "one-vs-rest probabilities (multi_class='ovr', or the liblinear solver) cannot be reproduced; refit with the lbfgs solver"
-    )]
-    OneVsRest,
-    #[error(
-        "a binary model fitted with the multinomial loss cannot be reproduced; refit it without multi_class='multinomial'"
-    )]
-    BinaryMultinomial,
     #[error("probability {0:?} is not \"logistic\", \"softmax\" or \"ovr\"")]
     Probability(String),
     #[error(
-        "the pipeline's steps {0:?} cannot be reproduced: only LogisticRegression, alone or after StandardScaler"
+        "the estimator {0:?} cannot be reproduced: only {ESTIMATORS:?}, alone or in a Pipeline after one of StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler"
     )]
-    Steps(Vec<String>),
-    #[error("a StandardScaler step needs the \"scaler\" key, and only that step has one")]
-    Scaler,
+    Estimator(String),
+    #[error("the estimator {estimator:?} does not match its scaler {scaler:?}")]
+    Scaler {
+        estimator: String,
+        scaler: Option<String>,
+    },
+    #[error("a {scaler} has no {step:?} step")]
+    ScalerStep { scaler: String, step: &'static str },
+    #[error("one-vs-rest probabilities need three or more classes; two classes are \"logistic\"")]
+    OneVsRestClasses,
     #[error("{what} has {found} values, expected {expected}")]
     Shape {
         what: String,
@@ -90,22 +104,73 @@ pub enum Refusal {
     LogisticClasses(usize),
     #[error("class {0} is listed twice")]
     DuplicateClass(String),
-    #[error("class {0} is neither a string nor a number")]
+    #[error("class {0} is neither a string, a number nor a boolean")]
     ClassType(String),
     #[error("feature {0:?} is listed twice")]
     DuplicateFeature(String),
     #[error("{what} is {value}, not a finite number")]
     NotFinite { what: String, value: f64 },
-    #[error("the scaler's scale of feature {feature:?} is {value}, not a positive number")]
+    #[error("the scaler divides feature {feature:?} by {value}")]
     Scale { feature: String, value: f64 },
+    #[error("the scaler's clip [{low}, {high}] is not in order")]
+    Clip { low: f64, high: f64 },
     #[error("the imported model does not load: {0}")]
     Unloadable(String),
 }
 
+/// An export of either version, as this importer reads it.
+#[derive(Debug)]
+struct Export {
+    sklearn_version: String,
+    estimator: String,
+    probability: String,
+    feature_names: Vec<String>,
+    classes: Vec<Value>,
+    coef: Vec<Vec<Number>>,
+    intercept: Vec<Number>,
+    scaler: Option<ScalerExport>,
+    feature_min: Vec<Number>,
+    feature_max: Vec<Number>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Export {
+struct ExportV2 {
+    // Read by the header; listed so that every key of the export is known.
+    #[allow(dead_code)]
     format: String,
+    #[allow(dead_code)]
+    format_version: u64,
+    sklearn_version: String,
+    estimator: String,
+    probability: String,
+    feature_names: Vec<String>,
+    classes: Vec<Value>,
+    coef: Vec<Vec<Number>>,
+    intercept: Vec<Number>,
+    scaler: Option<ScalerExport>,
+    feature_min: Vec<Number>,
+    feature_max: Vec<Number>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScalerExport {
+    scaler: String,
+    subtract: Option<Vec<Number>>,
+    divide: Option<Vec<Number>>,
+    multiply: Option<Vec<Number>>,
+    add: Option<Vec<Number>>,
+    clip: Option<[Number; 2]>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportV1 {
+    // Read by the header; listed so that every key of the export is known.
+    #[allow(dead_code)]
+    format: String,
+    #[allow(dead_code)]
     format_version: u64,
     sklearn_version: String,
     steps: Vec<String>,
@@ -114,16 +179,61 @@ struct Export {
     classes: Vec<Value>,
     coef: Vec<Vec<Number>>,
     intercept: Vec<Number>,
-    scaler: Option<Scaler>,
+    scaler: Option<StandardV1>,
     feature_min: Vec<Number>,
     feature_max: Vec<Number>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Scaler {
+struct StandardV1 {
     mean: Vec<Number>,
     scale: Vec<Number>,
+}
+
+impl From<ExportV1> for Export {
+    fn from(v1: ExportV1) -> Export {
+        let estimator = match v1.steps.as_slice() {
+            [one] => one.clone(),
+            steps => format!("Pipeline({})", steps.join(", ")),
+        };
+        Export {
+            sklearn_version: v1.sklearn_version,
+            estimator,
+            probability: v1.probability,
+            feature_names: v1.feature_names,
+            classes: v1.classes,
+            coef: v1.coef,
+            intercept: v1.intercept,
+            scaler: v1.scaler.map(|s| ScalerExport {
+                scaler: "StandardScaler".into(),
+                subtract: Some(s.mean),
+                divide: Some(s.scale),
+                multiply: None,
+                add: None,
+                clip: None,
+            }),
+            feature_min: v1.feature_min,
+            feature_max: v1.feature_max,
+        }
+    }
+}
+
+impl From<ExportV2> for Export {
+    fn from(v2: ExportV2) -> Export {
+        Export {
+            sklearn_version: v2.sklearn_version,
+            estimator: v2.estimator,
+            probability: v2.probability,
+            feature_names: v2.feature_names,
+            classes: v2.classes,
+            coef: v2.coef,
+            intercept: v2.intercept,
+            scaler: v2.scaler,
+            feature_min: v2.feature_min,
+            feature_max: v2.feature_max,
+        }
+    }
 }
 
 /// What names the imported model.
@@ -146,11 +256,31 @@ pub fn import(bytes: &[u8], file: &str, options: &ImportOptions) -> Result<Impor
         file: file.to_owned(),
         problem,
     };
-    let export: Export =
-        serde_json::from_slice(&quote_non_finite(bytes)).map_err(|source| ImportError::Json {
-            file: file.to_owned(),
-            source,
-        })?;
+    let json = |source| ImportError::Json {
+        file: file.to_owned(),
+        source,
+    };
+    let text = quote_non_finite(bytes);
+    #[derive(Deserialize)]
+    struct Header {
+        format: String,
+        format_version: u64,
+    }
+    let header: Header = serde_json::from_slice(&text).map_err(json)?;
+    let export: Export = match (header.format.as_str(), header.format_version) {
+        (EXPORT_FORMAT, 1) => serde_json::from_slice::<ExportV1>(&text)
+            .map_err(json)
+            .map(Export::from)?,
+        (EXPORT_FORMAT, 2) => serde_json::from_slice::<ExportV2>(&text)
+            .map_err(json)
+            .map(Export::from)?,
+        _ => {
+            return Err(refused(Refusal::Format {
+                format: header.format,
+                version: header.format_version,
+            }));
+        }
+    };
     let document = document(&export, bytes, file, options).map_err(refused)?;
     let mut artifact = serde_json::to_vec_pretty(&document).expect("a document serialises");
     artifact.push(b'\n');
@@ -166,18 +296,28 @@ fn document(
     file: &str,
     options: &ImportOptions,
 ) -> Result<Document<Value>, Refusal> {
-    if export.format != EXPORT_FORMAT || export.format_version != 1 {
-        return Err(Refusal::Format {
-            format: export.format.clone(),
-            version: export.format_version,
-        });
-    }
-    let steps: Vec<&str> = export.steps.iter().map(String::as_str).collect();
-    let Some(steps_kind) = STEPS.iter().position(|s| *s == steps.as_slice()) else {
-        return Err(Refusal::Steps(export.steps.clone()));
+    let scaler_name = export.scaler.as_ref().map(|s| s.scaler.clone());
+    let expected = match &scaler_name {
+        None => ESTIMATORS.map(str::to_owned).to_vec(),
+        Some(scaler) => ESTIMATORS
+            .iter()
+            .map(|e| format!("Pipeline({scaler}, {e})"))
+            .collect(),
     };
-    if (steps_kind == 1) != export.scaler.is_some() {
-        return Err(Refusal::Scaler);
+    if !expected.contains(&export.estimator) {
+        let known = SCALERS
+            .iter()
+            .flat_map(|(scaler, _)| ESTIMATORS.map(|e| format!("Pipeline({scaler}, {e})")))
+            .chain(ESTIMATORS.map(str::to_owned))
+            .any(|e| e == export.estimator);
+        return Err(if known {
+            Refusal::Scaler {
+                estimator: export.estimator.clone(),
+                scaler: scaler_name,
+            }
+        } else {
+            Refusal::Estimator(export.estimator.clone())
+        });
     }
 
     let classes = class_names(&export.classes)?;
@@ -190,17 +330,15 @@ fn document(
     {
         return Err(Refusal::DuplicateFeature(name.clone()));
     }
-    let kind = match (export.probability.as_str(), classes.len()) {
-        ("ovr", _) => return Err(Refusal::OneVsRest),
-        ("softmax", 2) => return Err(Refusal::BinaryMultinomial),
-        ("logistic", 2) => Kind::Binary,
-        ("softmax", _) => Kind::Multinomial,
+    // Scores: one for two classes (the softmax's two being -z and z), one per class otherwise.
+    let (kind, rows) = match (export.probability.as_str(), classes.len()) {
+        ("logistic", 2) => (Kind::Binary, 1),
+        ("softmax", 2) => (Kind::Multinomial, 1),
+        ("softmax", n) => (Kind::Multinomial, n),
+        ("ovr", 2) => return Err(Refusal::OneVsRestClasses),
+        ("ovr", n) => (Kind::OneVsRest, n),
         ("logistic", n) => return Err(Refusal::LogisticClasses(n)),
         (other, _) => return Err(Refusal::Probability(other.to_owned())),
-    };
-    let rows = match kind {
-        Kind::Binary => 1,
-        Kind::Multinomial => classes.len(),
     };
     shape("coef", rows, export.coef.len())?;
     shape("intercept", rows, export.intercept.len())?;
@@ -209,33 +347,20 @@ fn document(
         shape(&format!("coef[{i}]"), width, row.len())?;
         coef.push(finite(&format!("coef[{i}]"), row)?);
     }
-    let intercept = finite("intercept", &export.intercept)?;
+    let mut intercept = finite("intercept", &export.intercept)?;
+    if kind == Kind::Multinomial && rows == 1 {
+        // Negation is exact, so these scores are scikit-learn's -z and z to the bit.
+        coef.insert(0, coef[0].iter().map(|w| -w).collect());
+        intercept.insert(0, -intercept[0]);
+    }
+    let rows = coef.len();
     shape("feature_min", width, export.feature_min.len())?;
     shape("feature_max", width, export.feature_max.len())?;
     let min = finite("feature_min", &export.feature_min)?;
     let max = finite("feature_max", &export.feature_max)?;
-    let standardize = match &export.scaler {
+    let preprocessing = match &export.scaler {
         None => None,
-        Some(scaler) => {
-            shape("scaler.mean", width, scaler.mean.len())?;
-            shape("scaler.scale", width, scaler.scale.len())?;
-            let scale = finite("scaler.scale", &scaler.scale)?;
-            if let Some((feature, &value)) = export
-                .feature_names
-                .iter()
-                .zip(&scale)
-                .find(|(_, s)| s.is_nan() || **s <= 0.0)
-            {
-                return Err(Refusal::Scale {
-                    feature: feature.clone(),
-                    value,
-                });
-            }
-            Some(Standardize {
-                mean: finite("scaler.mean", &scaler.mean)?,
-                scale,
-            })
-        }
+        Some(scaler) => Some(preprocessing(scaler, &export.feature_names)?),
     };
 
     // The fitted model, as linfa serialises it, so that any linfa user can load it.
@@ -249,7 +374,7 @@ fn document(
                 "neg": {"class": classes[0], "label": -1.0},
             },
         }),
-        Kind::Multinomial => {
+        Kind::Multinomial | Kind::OneVsRest => {
             // linfa stores [features, classes]; scikit-learn's coef_ is [classes, features].
             let data: Vec<f64> = (0..width)
                 .flat_map(|j| coef.iter().map(move |row| row[j]))
@@ -261,11 +386,6 @@ fn document(
             })
         }
     };
-    let estimator = if steps_kind == 1 {
-        "Pipeline(StandardScaler, LogisticRegression)"
-    } else {
-        "LogisticRegression"
-    };
     Ok(Document {
         format_version: FORMAT_VERSION,
         name: options.name.clone(),
@@ -273,7 +393,7 @@ fn document(
         kind,
         features: export.feature_names.clone(),
         classes,
-        preprocessing: Some(standardize.map(Preprocessing::Standardize)),
+        preprocessing: Some(preprocessing),
         feature_ranges: Some(
             min.iter()
                 .zip(&max)
@@ -282,7 +402,7 @@ fn document(
         ),
         labels: Some(None),
         origin: Some(Origin::Imported {
-            estimator: estimator.to_owned(),
+            estimator: export.estimator.clone(),
             sklearn_version: export.sklearn_version.clone(),
             export_file: file.to_owned(),
             export_sha256: sha256_hex(bytes),
@@ -292,13 +412,84 @@ fn document(
     })
 }
 
-/// Class labels as text: strings as they are, numbers as JSON writes them.
+/// The scaler as a preprocessing step: a `StandardScaler` that centres and scales is the
+/// artifact's standardization (the same arithmetic), any other a [`Scale`].
+fn preprocessing(scaler: &ScalerExport, features: &[String]) -> Result<Preprocessing, Refusal> {
+    let Some((name, allowed)) = SCALERS.iter().find(|(name, _)| *name == scaler.scaler) else {
+        return Err(Refusal::Estimator(scaler.scaler.clone()));
+    };
+    let width = features.len();
+    let vector = |step: &'static str, values: &Option<Vec<Number>>| -> Result<_, Refusal> {
+        let Some(values) = values else {
+            return Ok(None);
+        };
+        if !allowed.contains(&step) {
+            return Err(Refusal::ScalerStep {
+                scaler: name.to_string(),
+                step,
+            });
+        }
+        shape(&format!("scaler.{step}"), width, values.len())?;
+        finite(&format!("scaler.{step}"), values).map(Some)
+    };
+    let subtract = vector("subtract", &scaler.subtract)?;
+    let divide = vector("divide", &scaler.divide)?;
+    let multiply = vector("multiply", &scaler.multiply)?;
+    let add = vector("add", &scaler.add)?;
+    if let Some((feature, &value)) = divide
+        .iter()
+        .flat_map(|d| features.iter().zip(d))
+        .find(|(_, d)| **d == 0.0)
+    {
+        return Err(Refusal::Scale {
+            feature: feature.clone(),
+            value,
+        });
+    }
+    let clip = match &scaler.clip {
+        None => None,
+        Some(_) if !allowed.contains(&"clip") => {
+            return Err(Refusal::ScalerStep {
+                scaler: name.to_string(),
+                step: "clip",
+            });
+        }
+        Some([Number(low), Number(high)]) => {
+            if !(low.is_finite() && high.is_finite() && low <= high) {
+                return Err(Refusal::Clip {
+                    low: *low,
+                    high: *high,
+                });
+            }
+            Some([*low, *high])
+        }
+    };
+    Ok(match (*name, subtract, divide, &multiply, &add, clip) {
+        ("StandardScaler", Some(mean), Some(scale), None, None, None)
+            if scale.iter().all(|s| *s > 0.0) =>
+        {
+            Preprocessing::Standardize(Standardize { mean, scale })
+        }
+        (_, subtract, divide, _, _, clip) => Preprocessing::Scale(Scale {
+            scaler: name.to_string(),
+            subtract,
+            divide,
+            multiply,
+            add,
+            clip,
+        }),
+    })
+}
+
+/// Class labels as text: strings as they are, numbers as JSON writes them, booleans as
+/// `false` and `true`.
 fn class_names(classes: &[Value]) -> Result<Vec<String>, Refusal> {
     let names: Vec<String> = classes
         .iter()
         .map(|c| match c {
             Value::String(s) => Ok(s.clone()),
             Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
             other => Err(Refusal::ClassType(other.to_string())),
         })
         .collect::<Result<_, _>>()?;

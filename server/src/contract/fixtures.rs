@@ -118,10 +118,27 @@ pub struct SklearnReference {
     /// The export's name: `<name>.export.json`.
     pub model: String,
     pub rows: Vec<Vec<f64>>,
-    /// `predict`: one label per row.
+    /// `predict`: one label per row, as the artifact names its classes (a number as JSON
+    /// writes it, a boolean as `false` or `true`).
+    #[serde(deserialize_with = "labels")]
     pub predict: Vec<String>,
     /// `predict_proba`: one probability per class (in `classes_` order) per row.
     pub predict_proba: Vec<Vec<f64>>,
+}
+
+/// Labels as text, whatever JSON scalar scikit-learn wrote them as.
+fn labels<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    Vec::<serde_json::Value>::deserialize(deserializer)?
+        .into_iter()
+        .map(|label| match label {
+            serde_json::Value::String(s) => Ok(s),
+            serde_json::Value::Number(n) => Ok(n.to_string()),
+            serde_json::Value::Bool(b) => Ok(b.to_string()),
+            other => Err(serde::de::Error::custom(format!(
+                "label {other} is neither a string, a number nor a boolean"
+            ))),
+        })
+        .collect()
 }
 
 /// Requests the service must refuse, for one model.
