@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::import::{ImportOptions, import};
 
-/// Import a scikit-learn LogisticRegression (or a Pipeline of StandardScaler and
-/// LogisticRegression) from its JSON export into an artifact.
+/// Import a scikit-learn logistic model (LogisticRegression with any solver,
+/// SGDClassifier(loss="log_loss") or a OneVsRestClassifier of either, alone or after one of
+/// StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler) from its JSON export into an
+/// artifact.
 #[derive(Debug, Parser)]
 #[command(
     name = "import",
