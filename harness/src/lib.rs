@@ -13,17 +13,21 @@
 //! - [`client`]: HTTP to the service under test.
 //! - [`checks`]: one module per concern, each returning a [`checks::Check`];
 //!   [`bad_inputs`]: the bad-input catalogue, generated for any model.
-//! - [`suite`]: every check against one target; [`report`]: table, JSON, job summary.
+//! - [`suite`]: every check against one target; [`report`]: table, JSON, job summary;
+//!   [`attest`]: the run as an in-toto test-result statement, and its verification.
+//! - [`diff`]: what a new model or server changes in the predictions, before rollout.
 //! - [`bench`]: figures, not verdicts: cold start, throughput, latency, size, memory.
 //! - [`docker`]: the Engine API for what testcontainers does not expose.
 //! - [`fixtures`], [`golden`], [`stats`]: the references and their golden cases (generated for an
 //!   artifact that has none); quantiles.
 
+pub mod attest;
 pub mod bad_inputs;
 pub mod bench;
 pub mod checks;
 pub mod client;
 pub mod container;
+pub mod diff;
 pub mod docker;
 pub mod error;
 pub mod fixtures;

@@ -72,6 +72,8 @@ impl Default for Options {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Run {
     pub target: String,
+    /// The image checked, by reference and local image ID; none for a URL.
+    pub image: Option<(String, String)>,
     pub checks: Vec<Check>,
 }
 
@@ -93,6 +95,7 @@ pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Ru
     match target {
         Target::Url(url) if options.protocol == Protocol::V2 => Ok(Run {
             target: url.clone(),
+            image: None,
             checks: checks::v2::run(
                 &Client::new(url),
                 &fixtures.default_model()?.oracle,
@@ -106,6 +109,7 @@ pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Ru
         }
         Target::Url(url) => Ok(Run {
             target: url.clone(),
+            image: None,
             checks: against_url(fixtures, &Client::new(url), options),
         }),
         Target::Build | Target::Image(_) => {
@@ -128,7 +132,10 @@ pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Ru
             };
             let checks =
                 against_image(fixtures, &docker, &built, *target == Target::Build, options)?;
+            // The image checked is the one that ran: its ID now, after any rebuild.
+            let id = docker.image_id(&built.reference)?;
             Ok(Run {
+                image: Some((built.reference.clone(), id)),
                 target: built.reference,
                 checks,
             })

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use harness::attest;
 use harness::checks::v2::V2Options;
 use harness::fixtures::{Fixtures, repository_root};
 use harness::profile::Profile;
@@ -145,6 +146,35 @@ impl Args {
     }
 }
 
+/// What the statement binds: every artifact checked, the image, and the golden sets and
+/// profile the checks ran with.
+fn subjects(plan: &Plan, image: Option<(String, String)>) -> anyhow::Result<attest::Subjects> {
+    let mut subjects = attest::Subjects {
+        image,
+        tolerance: match plan.options.protocol {
+            Protocol::V2 => plan.options.v2.tolerance,
+            Protocol::Full => 0.0,
+        },
+        ..attest::Subjects::default()
+    };
+    for (name, reference) in &plan.fixtures.references {
+        let file = reference.path.file_name().map_or_else(
+            || format!("{name}.json"),
+            |f| f.to_string_lossy().into_owned(),
+        );
+        subjects.artifacts.push((file, reference.bytes.clone()));
+        let mut golden = serde_json::to_vec_pretty(&reference.golden)?;
+        golden.push(b'\n');
+        subjects
+            .configuration
+            .push((format!("golden cases ({name})"), golden));
+    }
+    subjects
+        .configuration
+        .push(("profile".into(), serde_json::to_vec(&plan.options.profile)?));
+    Ok(subjects)
+}
+
 /// Runs the checks, prints the table and publishes the report; exit 1 when a check failed.
 pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
     if let Some(path) = &plan.write_golden {
@@ -155,12 +185,22 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
         println!("golden cases: {}", path.display());
     }
     let run = suite::run(&plan.fixtures, &plan.target, &plan.options)?;
+    let statement = attest::statement(&run.checks, &subjects(&plan, run.image.clone())?);
     let report = Report::new(run.target, run.checks);
     print!("{}", report.table());
     report
         .publish(&plan.report)
         .with_context(|| format!("writing {}", plan.report.display()))?;
     println!("report: {}", plan.report.display());
+    let path = plan.report.with_extension("intoto.json");
+    let mut json = serde_json::to_vec_pretty(&statement)?;
+    json.push(b'\n');
+    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+    println!(
+        "statement: {} ({})",
+        path.display(),
+        statement.predicate.result
+    );
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {

@@ -4,7 +4,9 @@
 
 mod bench;
 mod check;
+mod diff;
 mod image;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -23,8 +25,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every check and report.
+    /// Run every check and report; the verdict also as an in-toto statement.
     Check(Box<check::Args>),
+    /// Compare two artifacts, servers or images on the same rows: what changes, before rollout.
+    Diff(Box<diff::Args>),
+    /// Check that a statement `check` wrote passed and names this image and artifact.
+    Verify(verify::Args),
     /// Measure the image: figures, not verdicts. Build with --release for meaningful numbers.
     Bench(bench::Args),
     /// Build the image from the Dockerfile with the host-built static binary, pulling nothing.
@@ -33,11 +39,13 @@ enum Command {
     PinCreated(image::PinArgs),
 }
 
-/// Runs the command: exit 0 when it succeeded (or every check passed), 1 when a check failed;
-/// an error is the caller's exit 2.
+/// Runs the command: exit 0 when it succeeded (every check passed, the diff is within its
+/// thresholds, the statement verified), 1 when not; an error is the caller's exit 2.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args.plan()?),
+        Command::Diff(args) => diff::run(*args),
+        Command::Verify(args) => verify::run(args),
         Command::Bench(args) => bench::run(args.plan()?),
         Command::Image(args) => image::build(args),
         Command::PinCreated(args) => image::pin(args),
