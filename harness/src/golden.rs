@@ -34,7 +34,12 @@ pub fn ranges(artifact: &Artifact) -> Vec<(f64, f64)> {
 
 /// `n` rows drawn within `artifact`'s ranges, the same for every call with the same seed.
 pub fn rows_within_ranges(artifact: &Artifact, n: usize, seed: u64) -> Vec<Vec<f64>> {
-    let ranges = ranges(artifact);
+    rows_within(&ranges(artifact), n, seed)
+}
+
+/// `n` rows drawn within `ranges` (one per feature), the same for every call with the same
+/// seed.
+pub fn rows_within(ranges: &[(f64, f64)], n: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut rng = SplitMix(seed);
     (0..n)
         .map(|_| {

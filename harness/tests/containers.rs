@@ -255,3 +255,44 @@ fn an_image_from_another_dockerfile_passes_with_the_readmes_profile() {
         assert_passed(&run.checks, name);
     }
 }
+
+/// The image against the artifact it bakes in: identical, through the container's own API.
+#[test]
+fn the_image_against_its_own_artifact_diffs_identical_and_its_statement_verifies() {
+    if skipped() {
+        return;
+    }
+    let docker = Docker::connect().unwrap();
+    let root = &fixtures().root;
+    let reference = image::build(&docker, root, &BuildOptions::default())
+        .unwrap()
+        .reference;
+    let artifact = root.join(image::DEFAULT_ARTIFACT);
+    let report = harness::diff::run(
+        &harness::diff::Spec::Image(reference.clone()),
+        &harness::diff::Spec::Artifact(artifact.clone()),
+        &harness::diff::Options::default(),
+    )
+    .unwrap();
+    assert!(report.within(), "{}", report.table());
+    assert_eq!(report.identical, report.values);
+
+    // The suite's verdict on this image, bound to it by its ID and to the artifact by its bytes.
+    let Some(checks) = checks() else { return };
+    let id = docker.image_id(&reference).unwrap();
+    let bytes = std::fs::read(&artifact).unwrap();
+    let statement = harness::attest::statement(
+        checks,
+        &harness::attest::Subjects {
+            artifacts: vec![("wine-quality.json".into(), bytes.clone())],
+            image: Some((reference.clone(), id.clone())),
+            ..harness::attest::Subjects::default()
+        },
+    );
+    let verified = harness::attest::verify(
+        &statement,
+        Some(("wine-quality.json", &bytes)),
+        Some((&reference, &id)),
+    );
+    assert!(verified.is_ok(), "{verified:?}");
+}

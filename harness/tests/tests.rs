@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod containers;
+mod diff;
 mod in_process;
 mod kinds;
 mod manifests;

@@ -1,0 +1,291 @@
+//! One side of a diff: an artifact answered in-process, a running service through this
+//! project's API or the Open Inference Protocol, or an image started as `check` starts one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use server::{Artifact, Rows};
+
+use crate::checks::v2::V2Options;
+use crate::client::{Client, Elements, V2Answer};
+use crate::container::{self, Launch, Running};
+use crate::error::HarnessError;
+use crate::golden;
+use crate::suite::Protocol;
+
+/// A side as named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    Artifact(PathBuf),
+    Url(String),
+    Image(String),
+}
+
+impl Spec {
+    /// `http://…` or `https://…` is a running service, an existing file an artifact, anything
+    /// else an image reference.
+    pub fn parse(text: &str) -> Spec {
+        if text.starts_with("http://") || text.starts_with("https://") {
+            Spec::Url(text.trim_end_matches('/').to_owned())
+        } else if Path::new(text).is_file() {
+            Spec::Artifact(PathBuf::from(text))
+        } else {
+            Spec::Image(text.to_owned())
+        }
+    }
+}
+
+/// One row's answer: its label and a probability per class, by class name; or why the side
+/// refused the row.
+pub type RowAnswer = Result<(String, BTreeMap<String, f64>), String>;
+
+/// A side, open: what it says of its model, and how to ask it.
+#[derive(Debug)]
+pub struct Side {
+    /// What it is, for the report.
+    pub about: String,
+    /// The model's name, as its routes use it.
+    pub name: Option<String>,
+    /// Known for an artifact and this project's API; a V2 server takes the other side's.
+    pub features: Option<Vec<String>>,
+    pub classes: Option<Vec<String>>,
+    /// Per feature (in `features` order), the training range: an artifact's only.
+    pub ranges: Option<Vec<(f64, f64)>>,
+    /// The golden rows of an artifact, in its feature order.
+    pub golden_rows: Vec<Vec<f64>>,
+    ask: Ask,
+    /// Keeps a started container running as long as the side is open.
+    _running: Option<Running>,
+}
+
+#[derive(Debug)]
+enum Ask {
+    Oracle(Box<Artifact>),
+    Seed { client: Client, max_rows: usize },
+    V2 { client: Client, options: V2Options },
+}
+
+impl Side {
+    pub fn open(spec: &Spec, protocol: Protocol, v2: &V2Options) -> Result<Side, HarnessError> {
+        match spec {
+            Spec::Artifact(path) => {
+                let bytes = std::fs::read(path).map_err(|source| HarnessError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                let artifact = Artifact::from_bytes(&bytes, &path.display().to_string())?;
+                let model = artifact.model();
+                Ok(Side {
+                    about: format!("artifact {} (sha256 {})", path.display(), artifact.sha256()),
+                    name: Some(artifact.name().to_owned()),
+                    features: Some(model.features().to_vec()),
+                    classes: Some(model.classes().to_vec()),
+                    ranges: artifact.feature_ranges().map(|_| golden::ranges(&artifact)),
+                    golden_rows: golden::generate(&artifact)
+                        .cases
+                        .into_iter()
+                        .flat_map(|c| c.instances)
+                        .collect(),
+                    ask: Ask::Oracle(Box::new(artifact)),
+                    _running: None,
+                })
+            }
+            Spec::Url(url) => Side::remote(Client::new(url), protocol, v2, url.clone(), None),
+            Spec::Image(reference) => {
+                let running = container::start(reference, &Launch::default())?;
+                let client = running.client.clone();
+                Side::remote(
+                    client,
+                    protocol,
+                    v2,
+                    format!("image {reference}"),
+                    Some(running),
+                )
+            }
+        }
+    }
+
+    fn remote(
+        client: Client,
+        protocol: Protocol,
+        v2: &V2Options,
+        about: String,
+        running: Option<Running>,
+    ) -> Result<Side, HarnessError> {
+        if protocol == Protocol::V2 {
+            return Ok(Side {
+                about: format!("{about} (Open Inference Protocol)"),
+                name: None,
+                features: None,
+                classes: None,
+                ranges: None,
+                golden_rows: vec![],
+                ask: Ask::V2 {
+                    client,
+                    options: v2.clone(),
+                },
+                _running: running,
+            });
+        }
+        let served = client.served().map_err(|problem| HarnessError::Usage {
+            problem: format!("{about}: {problem}"),
+        })?;
+        let list = |key: &str| -> Option<Vec<String>> {
+            served.body[key].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+        };
+        Ok(Side {
+            about: format!(
+                "{about} (serving {} sha256 {})",
+                served.name, served.artifact_sha256
+            ),
+            name: Some(served.name.clone()),
+            features: list("features"),
+            classes: list("classes"),
+            ranges: None,
+            golden_rows: vec![],
+            ask: Ask::Seed {
+                client,
+                max_rows: served.limits.max_batch_rows,
+            },
+            _running: running,
+        })
+    }
+
+    /// The answers to `rows`, given in this side's feature order, for a model called `name`
+    /// with `classes` (in the order a V2 server's probabilities come in).
+    pub fn answer(&self, rows: &[Vec<f64>], name: &str, classes: &[String]) -> Vec<RowAnswer> {
+        match &self.ask {
+            Ask::Oracle(artifact) => rows.iter().map(|row| oracle(artifact, row)).collect(),
+            Ask::Seed { client, max_rows } => rows
+                .chunks((*max_rows).max(1))
+                .flat_map(|chunk| batch_or_rows(chunk, |rows| seed(client, rows)))
+                .collect(),
+            Ask::V2 { client, options } => rows
+                .chunks(100)
+                .flat_map(|chunk| {
+                    batch_or_rows(chunk, |rows| v2(client, options, name, classes, rows))
+                })
+                .collect(),
+        }
+    }
+}
+
+fn oracle(artifact: &Artifact, row: &[f64]) -> RowAnswer {
+    let model = artifact.model();
+    let rows = Rows::from_rows(std::slice::from_ref(&row.to_vec()), model.features())
+        .map_err(|e| e.to_string())?;
+    let prediction = model.predict(&rows).map_err(|e| e.to_string())?.remove(0);
+    let classes = model.classes();
+    Ok((
+        classes[prediction.class].clone(),
+        classes
+            .iter()
+            .cloned()
+            .zip(prediction.probabilities)
+            .collect(),
+    ))
+}
+
+/// A batch's answers; when the batch is refused, each row alone, so that one refused row
+/// (a score that overflows) does not hide the others.
+fn batch_or_rows(
+    rows: &[Vec<f64>],
+    ask: impl Fn(&[Vec<f64>]) -> Result<Vec<RowAnswer>, String>,
+) -> Vec<RowAnswer> {
+    match ask(rows) {
+        Ok(answers) if answers.len() == rows.len() => answers,
+        _ => rows
+            .iter()
+            .map(|row| match ask(std::slice::from_ref(row)) {
+                Ok(mut one) if one.len() == 1 => one.remove(0),
+                Ok(_) => Err("an answer of another length".into()),
+                Err(why) => Err(why),
+            })
+            .collect(),
+    }
+}
+
+fn seed(client: &Client, rows: &[Vec<f64>]) -> Result<Vec<RowAnswer>, String> {
+    let answer = client.predict(rows).map_err(|e| crate::error::chain(&e))?;
+    let body = answer.json().unwrap_or_default();
+    if answer.status != 200 {
+        return Err(body["error"].as_str().unwrap_or(&answer.body).to_owned());
+    }
+    let predictions = body["predictions"].as_array().ok_or("no predictions")?;
+    Ok(predictions
+        .iter()
+        .map(|p| {
+            let label = p["label"].as_str().ok_or("no label")?.to_owned();
+            let probabilities = p["probabilities"]
+                .as_object()
+                .ok_or("no probabilities")?
+                .iter()
+                .map(|(class, v)| Ok((class.clone(), v.as_f64().ok_or("not a number")?)))
+                .collect::<Result<_, String>>()?;
+            Ok((label, probabilities))
+        })
+        .collect())
+}
+
+fn v2(
+    client: &Client,
+    options: &V2Options,
+    name: &str,
+    classes: &[String],
+    rows: &[Vec<f64>],
+) -> Result<Vec<RowAnswer>, String> {
+    let width = rows.first().map_or(0, Vec::len);
+    let body = serde_json::json!({"inputs": [{
+        "name": options.input, "shape": [rows.len(), width], "datatype": "FP64",
+        "data": rows.iter().flatten().collect::<Vec<_>>(),
+    }]});
+    let answer = client
+        .post_json(&crate::client::infer_path(name), &body)
+        .map_err(|e| crate::error::chain(&e))?;
+    let answer = V2Answer::from_json(&answer);
+    if answer.status != 200 {
+        return Err(format!("{} {}", answer.status, answer.header));
+    }
+    let Elements::Numbers(probabilities) = answer.output(&options.probabilities)? else {
+        return Err(format!("{} is not numbers", options.probabilities));
+    };
+    if probabilities.len() != rows.len() * classes.len() {
+        return Err(format!(
+            "{} probabilities for {} rows of {} classes",
+            probabilities.len(),
+            rows.len(),
+            classes.len()
+        ));
+    }
+    let labels = match &options.labels {
+        Some(labels) => match answer.output(labels)? {
+            Elements::Text(text) => Some(text),
+            Elements::Numbers(n) => Some(n.iter().map(f64::to_string).collect()),
+        },
+        None => None,
+    };
+    Ok(probabilities
+        .chunks(classes.len())
+        .enumerate()
+        .map(|(i, p)| {
+            let by_class: BTreeMap<String, f64> =
+                classes.iter().cloned().zip(p.iter().copied()).collect();
+            // Without a label output, the label is the most probable class, first on a tie.
+            let label = match &labels {
+                Some(labels) => labels.get(i).cloned().unwrap_or_default(),
+                None => {
+                    let best = p
+                        .iter()
+                        .enumerate()
+                        .fold(0, |best, (k, v)| if *v > p[best] { k } else { best });
+                    classes[best].clone()
+                }
+            };
+            Ok((label, by_class))
+        })
+        .collect())
+}
