@@ -183,7 +183,7 @@ impl DiffReport {
     /// The report as text, for a terminal; also the Markdown of the job summary (it is both).
     pub fn table(&self) -> String {
         let mut out = format!(
-            "### harness diff\n\n- from: {}\n- to: {}\n- {}\n\n| rows | label changes | |Δp| p50 | p90 | p99 | max | bit-identical |\n|---|---|---|---|---|---|---|\n| {} | {} ({:.2}%) | {:.1e} | {:.1e} | {:.1e} | {:.1e} | {} of {} ({:.1}%) |\n\n",
+            "### harness diff\n\n- from: {}\n- to: {}\n- {}\n\n| rows | label changes | \\|Δp\\| p50 | p90 | p99 | max | bit-identical |\n|---|---|---|---|---|---|---|\n| {} | {} ({:.2}%) | {:.1e} | {:.1e} | {:.1e} | {:.1e} | {} of {} ({:.1}%) |\n\n",
             self.from,
             self.to,
             self.date,
