@@ -64,9 +64,20 @@ pub enum PredictError {
     /// The rows were checked against another model's features.
     #[error("rows have {found} features, the model expects {expected}")]
     Width { expected: usize, found: usize },
-    /// Finite inputs so large that the linear score is no longer a finite number.
+    /// Finite inputs so large that the linear score is no longer a finite number. Values
+    /// within [`Model::largest_safe_value`] never get here: they are refused first.
     #[error("row {row}: the feature values are too large, the model's score overflows")]
     ScoreOverflow { row: usize },
+    /// A value beyond the range within which every score stays finite.
+    #[error(
+        "row {row}, feature {feature}: {value} is beyond ±{bound}, the range within which this model's scores stay finite"
+    )]
+    OutOfRange {
+        row: usize,
+        feature: String,
+        value: f64,
+        bound: f64,
+    },
 }
 
 /// The answer for one row: the predicted class and a probability per class, in class order.
@@ -206,6 +217,8 @@ pub struct Model {
     classes: Vec<String>,
     preprocessing: Option<Preprocessing>,
     scorer: Scorer,
+    /// [`Model::largest_safe_value`], computed once.
+    range: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -243,12 +256,14 @@ impl Model {
             features,
             classes: classes.into(),
             preprocessing: None,
+            range: f64::MAX,
             scorer: Scorer::Binary {
                 weights,
                 intercept,
                 threshold,
             },
         }
+        .with_range()
     }
 
     /// A multinomial model with one weight row and intercept per class.
@@ -262,11 +277,13 @@ impl Model {
             features,
             classes,
             preprocessing: None,
+            range: f64::MAX,
             scorer: Scorer::Multinomial {
                 weights,
                 intercepts,
             },
         }
+        .with_range()
     }
 
     /// A one-vs-rest model with one weight row and intercept per class.
@@ -280,17 +297,24 @@ impl Model {
             features,
             classes,
             preprocessing: None,
+            range: f64::MAX,
             scorer: Scorer::OneVsRest {
                 weights,
                 intercepts,
             },
         }
+        .with_range()
     }
 
     /// The same model, preprocessing each row first. The caller (the artifact loader) has
     /// checked that the lengths agree with the features.
     pub(crate) fn with_preprocessing(mut self, preprocessing: Option<Preprocessing>) -> Model {
         self.preprocessing = preprocessing;
+        self.with_range()
+    }
+
+    fn with_range(mut self) -> Model {
+        self.range = self.largest_safe_value();
         self
     }
 
@@ -318,6 +342,68 @@ impl Model {
         &self.classes
     }
 
+    /// The largest magnitude a feature value may have for every score of every row to stay
+    /// finite, rounded down to a power of ten: what the OpenAPI document states as the range of
+    /// a value, so that a value within it is answered, never refused as an overflow.
+    pub fn largest_safe_value(&self) -> f64 {
+        // Per feature, how the preprocessing scales a value (`gain`) and moves it (`shift`).
+        let width = self.features.len();
+        let (gain, shift): (Vec<f64>, Vec<f64>) = (0..width)
+            .map(|j| match &self.preprocessing {
+                None => (1.0, 0.0),
+                Some(Preprocessing::Standardize(s)) => {
+                    (1.0 / s.scale[j], s.mean[j].abs() / s.scale[j])
+                }
+                Some(Preprocessing::Scale(s)) => {
+                    let at =
+                        |v: &Option<Vec<f64>>, default: f64| v.as_ref().map_or(default, |v| v[j]);
+                    if let Some([low, high]) = s.clip {
+                        return (0.0, low.abs().max(high.abs()));
+                    }
+                    let (d, k) = (at(&s.divide, 1.0).abs(), at(&s.multiply, 1.0).abs());
+                    (
+                        k / d,
+                        at(&s.subtract, 0.0).abs() / d * k + at(&s.add, 0.0).abs(),
+                    )
+                }
+            })
+            .unzip();
+        let rows: Vec<(&[f64], f64)> = match &self.scorer {
+            Scorer::Binary {
+                weights, intercept, ..
+            } => vec![(weights.as_slice(), *intercept)],
+            Scorer::Multinomial {
+                weights,
+                intercepts,
+            }
+            | Scorer::OneVsRest {
+                weights,
+                intercepts,
+            } => weights
+                .iter()
+                .map(Vec::as_slice)
+                .zip(intercepts.iter().copied())
+                .collect(),
+        };
+        let budget = f64::MAX / 4.0;
+        let bound = rows
+            .iter()
+            .map(|(w, b)| {
+                let growth: f64 = w.iter().zip(&gain).map(|(w, g)| w.abs() * g).sum();
+                let fixed: f64 =
+                    w.iter().zip(&shift).map(|(w, s)| w.abs() * s).sum::<f64>() + b.abs();
+                if growth == 0.0 {
+                    f64::MAX
+                } else {
+                    (budget - fixed) / growth
+                }
+            })
+            .fold(f64::MAX, f64::min);
+        // Parsed rather than computed, so that the power of ten is the double nearest to it.
+        let exponent = bound.log10().floor().min(307.0) as i32;
+        format!("1e{exponent}").parse().unwrap_or(1.0)
+    }
+
     /// Predicts every row of a checked batch; each row is scored on its own.
     pub fn predict(&self, rows: &Rows) -> Result<Vec<Prediction>, PredictError> {
         if rows.width() != self.features.len() {
@@ -329,6 +415,14 @@ impl Model {
         rows.iter()
             .enumerate()
             .map(|(row, values)| {
+                if let Some(j) = values.iter().position(|v| v.abs() > self.range) {
+                    return Err(PredictError::OutOfRange {
+                        row,
+                        feature: self.features[j].clone(),
+                        value: values[j],
+                        bound: self.range,
+                    });
+                }
                 self.predict_row(values)
                     .ok_or(PredictError::ScoreOverflow { row })
             })
@@ -493,17 +587,22 @@ mod tests {
     }
 
     #[test]
-    fn an_overflowing_score_is_an_error_naming_the_row() {
+    fn a_value_beyond_the_safe_range_is_an_error_naming_row_and_feature() {
         let model = Model::multinomial(
             names(2),
             vec!["a".into(), "b".into()],
             vec![vec![1.0, 1.0], vec![1.0, -1.0]],
             vec![0.0, 0.0],
         );
-        let rows = Rows::from_rows(&[[1.0, 1.0], [1e308, 1e308]], &names(2)).unwrap();
+        let rows = Rows::from_rows(&[[1.0, 1.0], [1.0, 1e308]], &names(2)).unwrap();
         assert_eq!(
             model.predict(&rows),
-            Err(PredictError::ScoreOverflow { row: 1 })
+            Err(PredictError::OutOfRange {
+                row: 1,
+                feature: "f1".into(),
+                value: 1e308,
+                bound: 1e307,
+            })
         );
     }
 
@@ -602,6 +701,24 @@ mod tests {
             clip: None,
         };
         assert_eq!(robust.apply(&[3.0]), [0.5]);
+    }
+
+    #[test]
+    fn values_within_the_safe_range_never_overflow() {
+        let model = Model::multinomial(
+            names(2),
+            vec!["a".into(), "b".into()],
+            vec![vec![3.0, -1e5], vec![-2.0, 1.0]],
+            vec![1.0, -1.0],
+        );
+        let bound = model.largest_safe_value();
+        assert_eq!(bound, 1e302);
+        for row in [[bound, -bound], [bound, bound], [-bound, bound]] {
+            let rows = Rows::from_rows(&[row], &names(2)).unwrap();
+            assert!(model.predict(&rows).is_ok(), "{row:?}");
+        }
+        let beyond = Rows::from_rows(&[[0.0, 1e306]], &names(2)).unwrap();
+        assert!(model.predict(&beyond).is_err());
     }
 
     #[test]

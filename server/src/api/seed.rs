@@ -38,6 +38,15 @@ enum Shape {
     Named(Vec<(String, Number)>),
 }
 
+/// The `/predict` body, decoded and checked against the model's features and the batch limit.
+pub fn decode(body: &[u8], features: &[String], max_rows: usize) -> Result<Rows, ApiError> {
+    let request = match PredictRequest::scan(body) {
+        Some(scanned) => scanned,
+        None => crate::api::parse_json::<PredictRequest>(body)?,
+    };
+    request.into_rows(features, max_rows)
+}
+
 impl PredictRequest {
     /// Reads the common body, rows as arrays of numbers and nothing else, in one pass;
     /// `None` for any other body, which then goes to the general parser.

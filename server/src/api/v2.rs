@@ -1,8 +1,10 @@
 //! The Open Inference Protocol (KServe V2) REST messages, as standard clients send them.
 //!
 //! Infer takes one input tensor of shape `[N, F]` in any float or integer datatype, its data
-//! flat or nested JSON or binary, and answers the outputs `label` (BYTES, `[N]`) and
-//! `probabilities` (FP64, `[N, C]`), each as JSON or binary as the client asks (the binary
+//! flat or nested JSON or binary, or one input per feature named as the feature, each `[N]` or
+//! `[N, 1]` (MLServer's pandas codec), and answers the outputs `label` (BYTES, `[N]`) and
+//! `probabilities` (FP64, `[N, C]`), or the same under MLServer's names `predict` and
+//! `predict_proba` when asked by those, each as JSON or binary as the client asks (the binary
 //! tensor data extension, [`binary`](crate::api::binary)).
 
 use std::fmt;
@@ -14,30 +16,60 @@ use crate::api::Number;
 use crate::api::binary;
 use crate::artifact::Artifact;
 use crate::contract::errors::{ApiError, TensorError};
-use crate::contract::v2::{INPUT, LABEL, PROBABILITIES};
+use crate::contract::v2::{INPUT, LABEL, PREDICT, PREDICT_PROBA, PROBABILITIES};
 use crate::model::Prediction;
 use crate::rows::Rows;
 
 /// `POST /v2/models/{name}/infer` body. Unknown fields are ignored, as the protocol allows
-/// extensions to add them.
+/// extensions to add them; a field this server reads may be absent, never `null` or of another
+/// type than the protocol's.
 #[derive(Debug, Deserialize)]
 pub struct InferRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub id: Option<String>,
     pub inputs: Vec<InputTensor>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub outputs: Option<Vec<RequestedOutput>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub parameters: Option<RequestParameters>,
+}
+
+/// An optional field that, when present, must be a `T` (not `null`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+/// A parameters object: only a JSON object, whose fields this server reads must have their
+/// protocol types.
+type Parameters = serde_json::Map<String, serde_json::Value>;
+
+fn flag(parameters: &Parameters, key: &str) -> Result<Option<bool>, String> {
+    match parameters.get(key) {
+        None => Ok(None),
+        Some(serde_json::Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(format!("parameters.{key} is {other}, not a boolean")),
+    }
 }
 
 /// The request parameters this server looks at.
 #[derive(Debug, Default, Deserialize)]
+#[serde(try_from = "Parameters")]
 pub struct RequestParameters {
     /// Every output binary, unless an output says otherwise: what `tritonclient` asks when
     /// it names no outputs.
-    #[serde(default)]
     pub binary_data_output: Option<bool>,
+}
+
+impl TryFrom<Parameters> for RequestParameters {
+    type Error = String;
+
+    fn try_from(parameters: Parameters) -> Result<RequestParameters, String> {
+        Ok(RequestParameters {
+            binary_data_output: flag(&parameters, "binary_data_output")?,
+        })
+    }
 }
 
 /// One input tensor.
@@ -46,27 +78,43 @@ pub struct InputTensor {
     pub name: String,
     pub shape: Vec<i64>,
     pub datatype: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub parameters: Option<TensorParameters>,
     /// Absent when the tensor's bytes follow the JSON header (`binary_data_size`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub data: Option<TensorData>,
 }
 
 /// The tensor parameters this server looks at.
 #[derive(Debug, Default, Deserialize)]
+#[serde(try_from = "Parameters")]
 pub struct TensorParameters {
-    #[serde(default)]
     pub binary_data: Option<bool>,
-    #[serde(default)]
     pub binary_data_size: Option<u64>,
+}
+
+impl TryFrom<Parameters> for TensorParameters {
+    type Error = String;
+
+    fn try_from(parameters: Parameters) -> Result<TensorParameters, String> {
+        let binary_data_size = match parameters.get("binary_data_size") {
+            None => None,
+            Some(size) => Some(size.as_u64().ok_or_else(|| {
+                format!("parameters.binary_data_size is {size}, not a byte count")
+            })?),
+        };
+        Ok(TensorParameters {
+            binary_data: flag(&parameters, "binary_data")?,
+            binary_data_size,
+        })
+    }
 }
 
 /// An output the client asks for.
 #[derive(Debug, Deserialize)]
 pub struct RequestedOutput {
     pub name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub parameters: Option<TensorParameters>,
 }
 
@@ -81,11 +129,18 @@ pub enum Encoding {
     Binary,
 }
 
+/// One output to return: how, and under which of its names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Output {
+    pub encoding: Encoding,
+    pub name: &'static str,
+}
+
 /// Which outputs to return, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outputs {
-    pub label: Option<Encoding>,
-    pub probabilities: Option<Encoding>,
+    pub label: Option<Output>,
+    pub probabilities: Option<Output>,
 }
 
 /// A checked infer request: what the model is asked, and how to answer.
@@ -94,6 +149,17 @@ pub struct Inference {
     pub id: Option<String>,
     pub rows: Rows,
     pub outputs: Outputs,
+}
+
+/// The V2 infer body, decoded and checked: its JSON `header` and the binary tensor bytes
+/// after it (empty without the binary extension).
+pub fn decode(
+    header: &[u8],
+    binary: &[u8],
+    features: &[String],
+    max_rows: usize,
+) -> Result<Inference, ApiError> {
+    crate::api::parse_json::<InferRequest>(header)?.into_rows(features, max_rows, binary)
 }
 
 impl InferRequest {
@@ -112,12 +178,110 @@ impl InferRequest {
             .and_then(|p| p.binary_data_output)
             .unwrap_or(false);
         let outputs = requested(self.outputs.as_deref(), binary_default)?;
-        let [input] = <[InputTensor; 1]>::try_from(self.inputs).map_err(|inputs| {
-            TensorError::InputCount {
-                found: inputs.len(),
+        // One input per feature when the inputs name features; a single one only when it
+        // cannot be the [N, F] tensor.
+        let names_features = self.inputs.iter().any(|i| features.contains(&i.name));
+        let by_feature = match self.inputs.as_slice() {
+            [one] => names_features && (features.len() > 1 || one.shape.len() == 1),
+            _ => names_features,
+        };
+        let rows = if by_feature {
+            columns(self.inputs, features, max_rows, binary)?
+        } else {
+            let [input] = <[InputTensor; 1]>::try_from(self.inputs).map_err(|inputs| {
+                TensorError::InputCount {
+                    found: inputs.len(),
+                }
+            })?;
+            matrix(input, features, max_rows, binary)?
+        };
+        Ok(Inference {
+            id: self.id,
+            rows,
+            outputs,
+        })
+    }
+}
+
+/// One `[N, F]` tensor into rows.
+fn matrix(
+    input: InputTensor,
+    features: &[String],
+    max_rows: usize,
+    binary: &[u8],
+) -> Result<Rows, ApiError> {
+    let binary_size = input.parameters.as_ref().and_then(|p| p.binary_data_size);
+    let InputTensor {
+        name,
+        shape,
+        datatype,
+        data,
+        ..
+    } = input;
+    let Ok([rows, width]) = <[i64; 2]>::try_from(shape.as_slice()) else {
+        return Err(TensorError::Rank { input: name, shape }.into());
+    };
+    let (Ok(rows), Ok(width)) = (usize::try_from(rows), usize::try_from(width)) else {
+        return Err(TensorError::Negative { input: name, shape }.into());
+    };
+    if width != features.len() {
+        return Err(ApiError::Width {
+            input: name,
+            expected: features.len(),
+            found: width,
+        });
+    }
+    if rows > max_rows {
+        return Err(ApiError::BatchTooLarge {
+            rows,
+            limit: max_rows,
+        });
+    }
+    let data = elements(&name, &shape, &datatype, data, binary_size, binary)?;
+    if Some(data.len()) != rows.checked_mul(width) {
+        return Err(TensorError::DataLength {
+            input: name,
+            shape,
+            needed: rows.saturating_mul(width),
+            found: data.len(),
+        }
+        .into());
+    }
+    Ok(Rows::from_flat(data, features)?)
+}
+
+/// One input per feature, named as the feature, each a column of `[N]` or `[N, 1]` values in
+/// any order, into rows in feature order. Binary inputs take their bytes in input order.
+fn columns(
+    inputs: Vec<InputTensor>,
+    features: &[String],
+    max_rows: usize,
+    binary: &[u8],
+) -> Result<Rows, ApiError> {
+    let declared = inputs
+        .iter()
+        .filter_map(|i| i.parameters.as_ref().and_then(|p| p.binary_data_size))
+        .try_fold(0u64, u64::checked_add)
+        .unwrap_or(u64::MAX);
+    if declared != binary.len() as u64 {
+        return Err(TensorError::BinaryTotal {
+            declared,
+            found: binary.len(),
+        }
+        .into());
+    }
+    let mut columns: Vec<Option<Vec<f64>>> = vec![None; features.len()];
+    let mut first: Option<(String, usize)> = None;
+    let mut offset = 0;
+    for input in inputs {
+        let Some(at) = features.iter().position(|f| *f == input.name) else {
+            return Err(TensorError::UnknownInput {
+                input: input.name,
+                expected: features.to_vec(),
             }
-        })?;
-        let binary_size = input.parameters.as_ref().and_then(|p| p.binary_data_size);
+            .into());
+        };
+        let size = input.parameters.as_ref().and_then(|p| p.binary_data_size);
         let InputTensor {
             name,
             shape,
@@ -125,83 +289,140 @@ impl InferRequest {
             data,
             ..
         } = input;
-        let Ok([rows, width]) = <[i64; 2]>::try_from(shape.as_slice()) else {
-            return Err(TensorError::Rank { input: name, shape }.into());
+        let rows = match shape.as_slice() {
+            [n] | [n, 1] => usize::try_from(*n).map_err(|_| TensorError::Negative {
+                input: name.clone(),
+                shape: shape.clone(),
+            })?,
+            _ => return Err(TensorError::ColumnShape { input: name, shape }.into()),
         };
-        let (Ok(rows), Ok(width)) = (usize::try_from(rows), usize::try_from(width)) else {
-            return Err(TensorError::Negative { input: name, shape }.into());
-        };
-        if width != features.len() {
-            return Err(ApiError::Width {
-                input: name,
-                expected: features.len(),
-                found: width,
-            });
-        }
         if rows > max_rows {
             return Err(ApiError::BatchTooLarge {
                 rows,
                 limit: max_rows,
             });
         }
-        let mut data = match (data, binary_size) {
-            (Some(_), Some(_)) => return Err(TensorError::BinaryAndData { input: name }.into()),
-            (None, None) => return Err(TensorError::NoData { input: name }.into()),
-            (Some(TensorData(data)), None) => {
-                if !binary.is_empty() {
-                    return Err(TensorError::BinaryTotal {
-                        declared: 0,
-                        found: binary.len(),
-                    }
-                    .into());
+        match &first {
+            None => first = Some((name.clone(), rows)),
+            Some((first, expected)) if *expected != rows => {
+                return Err(TensorError::InputLengths {
+                    input: name,
+                    rows,
+                    first: first.clone(),
+                    expected: *expected,
                 }
-                data
+                .into());
             }
-            (None, Some(size)) => {
-                let Some(element) = binary::element_size(&datatype) else {
-                    return Err(TensorError::Datatype {
-                        input: name,
-                        datatype,
-                    }
-                    .into());
-                };
-                let expected = rows.saturating_mul(width).saturating_mul(element);
-                if size != expected as u64 {
-                    return Err(TensorError::BinarySize {
-                        input: name,
-                        size,
-                        shape,
-                        datatype,
-                        expected,
-                    }
-                    .into());
-                }
-                if size != binary.len() as u64 {
-                    return Err(TensorError::BinaryTotal {
-                        declared: size,
-                        found: binary.len(),
-                    }
-                    .into());
-                }
-                binary::values(binary, &datatype)
+            Some(_) => {}
+        }
+        let bytes = match size {
+            Some(size) => {
+                let end = offset + size as usize;
+                let bytes = &binary[offset..end];
+                offset = end;
+                bytes
             }
+            None => &[][..],
         };
-        if Some(data.len()) != rows.checked_mul(width) {
+        let values = elements(&name, &shape, &datatype, data, size, bytes)?;
+        if values.len() != rows {
             return Err(TensorError::DataLength {
                 input: name,
                 shape,
-                needed: rows.saturating_mul(width),
-                found: data.len(),
+                needed: rows,
+                found: values.len(),
             }
             .into());
         }
-        convert(&mut data, &datatype, &name)?;
-        Ok(Inference {
-            id: self.id,
-            rows: Rows::from_flat(data, features)?,
-            outputs,
-        })
+        if columns[at].replace(values).is_some() {
+            return Err(TensorError::RepeatedInput { input: name }.into());
+        }
     }
+    let columns: Vec<Vec<f64>> = columns
+        .into_iter()
+        .zip(features)
+        .map(|(c, feature)| {
+            c.ok_or_else(|| TensorError::MissingInput {
+                feature: feature.clone(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let rows = first.map_or(0, |(_, n)| n);
+    let flat = (0..rows)
+        .flat_map(|r| columns.iter().map(move |c| c[r]))
+        .collect();
+    Ok(Rows::from_flat(flat, features)?)
+}
+
+/// A tensor's elements, from its JSON `data` or its binary bytes (`binary`, which must be all
+/// the tensor's), each narrowed to its datatype.
+fn elements(
+    name: &str,
+    shape: &[i64],
+    datatype: &str,
+    data: Option<TensorData>,
+    binary_size: Option<u64>,
+    binary: &[u8],
+) -> Result<Vec<f64>, ApiError> {
+    let mut data = match (data, binary_size) {
+        (Some(_), Some(_)) => {
+            return Err(TensorError::BinaryAndData {
+                input: name.to_owned(),
+            }
+            .into());
+        }
+        (None, None) => {
+            return Err(TensorError::NoData {
+                input: name.to_owned(),
+            }
+            .into());
+        }
+        (Some(TensorData(data)), None) => {
+            if !binary.is_empty() {
+                return Err(TensorError::BinaryTotal {
+                    declared: 0,
+                    found: binary.len(),
+                }
+                .into());
+            }
+            data
+        }
+        (None, Some(size)) => {
+            let Some(element) = binary::element_size(datatype) else {
+                return Err(TensorError::Datatype {
+                    input: name.to_owned(),
+                    datatype: datatype.to_owned(),
+                }
+                .into());
+            };
+            let expected = shape
+                .iter()
+                .try_fold(element, |acc, d| {
+                    usize::try_from(*d).ok().map(|d| acc.saturating_mul(d))
+                })
+                .unwrap_or(usize::MAX);
+            if size != expected as u64 {
+                return Err(TensorError::BinarySize {
+                    input: name.to_owned(),
+                    size,
+                    shape: shape.to_vec(),
+                    datatype: datatype.to_owned(),
+                    expected,
+                }
+                .into());
+            }
+            if size != binary.len() as u64 {
+                return Err(TensorError::BinaryTotal {
+                    declared: size,
+                    found: binary.len(),
+                }
+                .into());
+            }
+            binary::values(binary, datatype)
+        }
+    };
+    convert(&mut data, datatype, name)?;
+    Ok(data)
 }
 
 /// Narrows values to `datatype`, refusing those it cannot hold.
@@ -256,8 +477,14 @@ fn requested(
     };
     let Some(outputs) = outputs else {
         return Ok(Outputs {
-            label: Some(encoding(None)),
-            probabilities: Some(encoding(None)),
+            label: Some(Output {
+                encoding: encoding(None),
+                name: LABEL,
+            }),
+            probabilities: Some(Output {
+                encoding: encoding(None),
+                name: PROBABILITIES,
+            }),
         });
     };
     let mut selected = Outputs {
@@ -265,12 +492,13 @@ fn requested(
         probabilities: None,
     };
     for output in outputs {
-        let chosen = Some(encoding(
-            output.parameters.as_ref().and_then(|p| p.binary_data),
-        ));
+        let encoding = encoding(output.parameters.as_ref().and_then(|p| p.binary_data));
+        let chosen = |name| Some(Output { encoding, name });
         match output.name.as_str() {
-            LABEL => selected.label = chosen,
-            PROBABILITIES => selected.probabilities = chosen,
+            LABEL => selected.label = chosen(LABEL),
+            PREDICT => selected.label = chosen(PREDICT),
+            PROBABILITIES => selected.probabilities = chosen(PROBABILITIES),
+            PREDICT_PROBA => selected.probabilities = chosen(PREDICT_PROBA),
             other => {
                 return Err(TensorError::UnknownOutput {
                     name: other.to_owned(),
@@ -421,9 +649,9 @@ impl<'a> InferResponse<'a> {
                 data,
             });
         };
-        if let Some(encoding) = wanted.label {
+        if let Some(Output { encoding, name }) = wanted.label {
             output(
-                LABEL,
+                name,
                 "BYTES",
                 vec![predictions.len()],
                 encoding,
@@ -431,9 +659,9 @@ impl<'a> InferResponse<'a> {
                 &|out| binary::put_bytes(out, labels()),
             );
         }
-        if let Some(encoding) = wanted.probabilities {
+        if let Some(Output { encoding, name }) = wanted.probabilities {
             output(
-                PROBABILITIES,
+                name,
                 "FP64",
                 vec![predictions.len(), classes.len()],
                 encoding,
@@ -633,16 +861,71 @@ mod tests {
             ),
         ];
         for (rest, (label, probabilities)) in cases {
+            let got = outputs(rest).unwrap();
             assert_eq!(
-                outputs(rest).unwrap(),
-                Outputs {
-                    label,
-                    probabilities
-                },
+                (
+                    got.label.map(|o| o.encoding),
+                    got.probabilities.map(|o| o.encoding)
+                ),
+                (label, probabilities),
                 "{rest}"
             );
         }
         assert!(outputs(r#","outputs":[{"name":"logits"}]"#).is_err());
+        // MLServer's names, answered under the name asked for.
+        let named = outputs(r#","outputs":[{"name":"predict_proba"},{"name":"predict"}]"#).unwrap();
+        assert_eq!(named.label.map(|o| o.name), Some("predict"));
+        assert_eq!(named.probabilities.map(|o| o.name), Some("predict_proba"));
+    }
+
+    #[test]
+    fn one_input_per_feature_in_any_order_is_assembled_into_rows() {
+        let column = |name: &str, shape: &str, data: &str| {
+            format!(r#"{{"name":"{name}","shape":{shape},"datatype":"FP64","data":{data}}}"#)
+        };
+        let request = |inputs: &[String]| format!(r#"{{"inputs":[{}]}}"#, inputs.join(","));
+        // MLServer's pandas codec: [N, 1] per column, any order, with its content type.
+        let pd = format!(
+            r#"{{"parameters":{{"content_type":"pd"}},"inputs":[{},{}]}}"#,
+            column("f1", "[2,1]", "[[3],[4]]"),
+            column("f0", "[2,1]", "[[1],[2]]")
+        );
+        let got = rows(&pd, &[]).unwrap();
+        assert_eq!(
+            got.rows.iter().collect::<Vec<_>>(),
+            [[1.0, 3.0], [2.0, 4.0]]
+        );
+        let flat = request(&[column("f0", "[2]", "[1,2]"), column("f1", "[2]", "[3,4]")]);
+        assert_eq!(
+            rows(&flat, &[]).unwrap().rows.iter().collect::<Vec<_>>(),
+            [[1.0, 3.0], [2.0, 4.0]]
+        );
+
+        let refused = |inputs: &[String]| rows(&request(inputs), &[]).unwrap_err().to_string();
+        assert_eq!(
+            refused(&[column("f0", "[2]", "[1,2]")]),
+            r#"no input for feature "f1""#
+        );
+        assert!(
+            refused(&[column("f0", "[1]", "[1]"), column("f9", "[1]", "[2]")])
+                .starts_with(r#"input "f9" is not a feature"#)
+        );
+        assert_eq!(
+            refused(&[column("f0", "[2]", "[1,2]"), column("f1", "[1]", "[3]")]),
+            r#"input "f1" has 1 rows, input "f0" has 2"#
+        );
+        assert_eq!(
+            refused(&[
+                column("f0", "[1]", "[1]"),
+                column("f0", "[1]", "[2]"),
+                column("f1", "[1]", "[2]")
+            ]),
+            r#"input "f0" is given twice"#
+        );
+        assert!(
+            refused(&[column("f0", "[1,2]", "[1,2]"), column("f1", "[1]", "[2]")])
+                .contains("is not [rows] or [rows, 1]")
+        );
     }
 
     #[test]

@@ -47,9 +47,12 @@ pub const HEADER_TIMEOUT_MS: &str = "HEADER_TIMEOUT_MS";
 pub const IDLE_TIMEOUT_MS: &str = "IDLE_TIMEOUT_MS";
 /// See [`Limits::max_connections`].
 pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
+/// `true`: KServe V1 `:predict` answers each row's probabilities instead of its label, as
+/// KServe's scikit-learn server does with the same variable.
+pub const PREDICT_PROBA: &str = "PREDICT_PROBA";
 
 /// Every environment variable the server reads.
-pub const VARIABLES: [&str; 13] = [
+pub const VARIABLES: [&str; 14] = [
     HOST,
     PORT,
     MODEL_PATH,
@@ -63,10 +66,11 @@ pub const VARIABLES: [&str; 13] = [
     IDLE_TIMEOUT_MS,
     MAX_CONNECTIONS,
     LOG_FORMAT,
+    PREDICT_PROBA,
 ];
 
 /// Each variable with its default and meaning, for `server --help` and the README.
-pub const HELP: [(&str, &str, &str); 13] = [
+pub const HELP: [(&str, &str, &str); 14] = [
     (HOST, "0.0.0.0", "the address to listen on"),
     (PORT, "8000", "the port to listen on; 0 picks a free one"),
     (
@@ -120,6 +124,11 @@ pub const HELP: [(&str, &str, &str); 13] = [
         "a connection beyond this many open ones gets 503",
     ),
     (LOG_FORMAT, "text", "text or json lines on stdout"),
+    (
+        PREDICT_PROBA,
+        "false",
+        "true: KServe V1 :predict answers probability rows, not labels",
+    ),
 ];
 
 /// The service's validated settings.
@@ -139,6 +148,8 @@ pub struct Config {
     pub limits: Limits,
     /// `LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
+    /// `PREDICT_PROBA`: KServe V1 answers probabilities rather than labels.
+    pub predict_proba: bool,
 }
 
 /// A variable whose value could not be used.
@@ -160,6 +171,7 @@ impl Default for Config {
             workers: default_workers(),
             limits: Limits::default(),
             log_format: LogFormat::Text,
+            predict_proba: false,
         }
     }
 }
@@ -232,6 +244,13 @@ impl Config {
                 _ => return Err(invalid(LOG_FORMAT, &v, "text or json")),
             };
         }
+        if let Some(v) = get(PREDICT_PROBA) {
+            config.predict_proba = match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => return Err(invalid(PREDICT_PROBA, &v, "true or false")),
+            };
+        }
         Ok(config)
     }
 }
@@ -300,6 +319,7 @@ mod tests {
             ("MAX_BODY_BYTES", "1024"),
             ("MAX_BATCH_ROWS", "10"),
             ("LOG_FORMAT", "json"),
+            ("PREDICT_PROBA", "true"),
         ])
         .unwrap();
         assert_eq!(
@@ -316,6 +336,7 @@ mod tests {
                     ..Limits::default()
                 },
                 log_format: LogFormat::Json,
+                predict_proba: true,
             }
         );
     }

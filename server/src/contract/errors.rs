@@ -152,11 +152,31 @@ pub enum TensorError {
         datatype: String,
     },
     #[error(
-        "unknown output {name:?}; this model has {:?} and {:?}",
+        "unknown output {name:?}; this model has {:?} and {:?} (or {:?} and {:?})",
         crate::contract::v2::LABEL,
-        crate::contract::v2::PROBABILITIES
+        crate::contract::v2::PROBABILITIES,
+        crate::contract::v2::PREDICT,
+        crate::contract::v2::PREDICT_PROBA
     )]
     UnknownOutput { name: String },
+    #[error("input {input:?} is not a feature; with one input per feature, expected {expected:?}")]
+    UnknownInput {
+        input: String,
+        expected: Vec<String>,
+    },
+    #[error("input {input:?} is given twice")]
+    RepeatedInput { input: String },
+    #[error("no input for feature {feature:?}")]
+    MissingInput { feature: String },
+    #[error("input {input:?}: shape {shape:?} is not [rows] or [rows, 1], as one feature's column")]
+    ColumnShape { input: String, shape: Vec<i64> },
+    #[error("input {input:?} has {rows} rows, input {first:?} has {expected}")]
+    InputLengths {
+        input: String,
+        rows: usize,
+        first: String,
+        expected: usize,
+    },
 }
 
 /// What is wrong with a row given as an object of feature values.
@@ -213,7 +233,7 @@ impl ApiError {
             ApiError::Internal(_) => 500,
         };
         match (api, seed) {
-            (Api::V2, 413 | 415 | 422) => 400,
+            (Api::V2, 413 | 415 | 422) | (Api::V1, 422) => 400,
             (_, status) => status,
         }
     }

@@ -34,8 +34,29 @@ pub fn document(artifact: &Artifact, limits: Limits) -> Value {
     )
     .into();
 
+    // Path parameters name the one model served, and its version.
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for operation in paths.values_mut().filter_map(|p| p.as_object_mut()) {
+            for op in operation.values_mut() {
+                let params = op.get_mut("parameters").and_then(|p| p.as_array_mut());
+                for param in params.into_iter().flatten() {
+                    let value = match param["name"].as_str() {
+                        Some("name") => artifact.name(),
+                        Some("version") => artifact.version(),
+                        _ => continue,
+                    };
+                    param["schema"]["enum"] = json!([value]);
+                }
+            }
+        }
+    }
+
     let schemas = &mut doc["components"]["schemas"];
-    let instances = &mut schemas["PredictRequest"]["properties"]["instances"];
+    let bound = model.largest_safe_value();
+    schemas["FeatureValue"]["minimum"] = (-bound).into();
+    schemas["FeatureValue"]["maximum"] = bound.into();
+    // The rows of /predict and of KServe V1's :predict.
+    let instances = &mut schemas["Rows"];
     instances["maxItems"] = limits.max_batch_rows.into();
     let rows = &mut instances["items"]["oneOf"];
     rows[0]["minItems"] = width.into();
@@ -62,6 +83,17 @@ pub fn document(artifact: &Artifact, limits: Limits) -> Value {
         .into();
     probabilities["required"] = json!(classes);
     probabilities["additionalProperties"] = false.into();
+
+    let v1 = &mut schemas["V1PredictResponse"]["properties"]["predictions"]["items"]["oneOf"];
+    v1[0]["enum"] = json!(classes);
+    v1[1]["minItems"] = classes.len().into();
+    v1[1]["maxItems"] = classes.len().into();
+    schemas["V1PredictRequest"]["example"] = json!({ "instances": [example] });
+    // One input per feature: each named as a feature.
+    let column = &mut schemas["V2InferRequest"]["properties"]["inputs"]["anyOf"][1];
+    column["minItems"] = width.into();
+    column["maxItems"] = width.into();
+    column["items"]["properties"]["name"]["enum"] = json!(features);
 
     schemas["V2InferRequest"]["example"] = json!({
         "id": "1",
@@ -101,12 +133,10 @@ mod tests {
         };
         let doc = document(&artifact, limits);
         let request = &doc["components"]["schemas"]["PredictRequest"];
-        assert_eq!(request["properties"]["instances"]["maxItems"], 7);
+        let rows = &doc["components"]["schemas"]["Rows"];
+        assert_eq!(rows["maxItems"], 7);
         let features = artifact.model().features();
-        assert_eq!(
-            request["properties"]["instances"]["items"]["oneOf"][1]["required"],
-            json!(features)
-        );
+        assert_eq!(rows["items"]["oneOf"][1]["required"], json!(features));
         assert_eq!(
             request["example"]["instances"][0].as_array().map(Vec::len),
             Some(features.len())

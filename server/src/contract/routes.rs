@@ -10,6 +10,8 @@
 pub enum Api {
     Seed,
     V2,
+    /// KServe's V1 protocol: like V2, an invalid request is 400.
+    V1,
 }
 
 /// What a route does. The versioned and unversioned V2 model routes share an endpoint.
@@ -27,6 +29,9 @@ pub enum Endpoint {
     V2Model,
     V2ModelReady,
     V2Infer,
+    V1Models,
+    V1Model,
+    V1Predict,
 }
 
 impl Endpoint {
@@ -77,7 +82,7 @@ impl Route {
 }
 
 /// Every route served.
-pub const ROUTES: [Route; 15] = [
+pub const ROUTES: [Route; 18] = [
     Route::new("GET", "/health", Endpoint::Health),
     Route::new("GET", "/ready", Endpoint::Ready),
     Route::new("GET", "/model", Endpoint::Model),
@@ -105,6 +110,9 @@ pub const ROUTES: [Route; 15] = [
         "/v2/models/{name}/versions/{version}/infer",
         Endpoint::V2Infer,
     ),
+    Route::new("GET", "/v1/models", Endpoint::V1Models),
+    Route::new("GET", "/v1/models/{name}", Endpoint::V1Model),
+    Route::new("POST", "/v1/models/{name}:predict", Endpoint::V1Predict),
 ];
 
 /// The route whose template is `template`, for clients building paths.
@@ -117,7 +125,10 @@ pub const PREDICT: &str = "/predict";
 /// The V2 inference route, unversioned.
 pub const V2_INFER: &str = "/v2/models/{name}/infer";
 
-/// A model named in a V2 path; `version` is absent on the unversioned routes.
+/// The KServe V1 prediction route.
+pub const V1_PREDICT: &str = "/v1/models/{name}:predict";
+
+/// A model named in a V1 or V2 path; `version` is absent on the unversioned routes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModelPath {
     pub name: String,
@@ -145,6 +156,8 @@ pub enum Unrouted {
 pub fn api_of(path: &str) -> Api {
     if path == "/v2" || path.starts_with("/v2/") {
         Api::V2
+    } else if path == "/v1" || path.starts_with("/v1/") {
+        Api::V1
     } else {
         Api::Seed
     }
@@ -169,8 +182,9 @@ pub fn resolve(method: &str, path: &str) -> Result<Matched, Unrouted> {
     )
 }
 
-/// Matches `path` segment by segment; `Some` carries the model a V2 path names, if any.
-/// Placeholders match any non-empty segment.
+/// Matches `path` segment by segment; `Some` carries the model a V1 or V2 path names, if any.
+/// Placeholders match any non-empty segment; `{name}:verb` a segment ending in `:verb` after
+/// a non-empty name, as KServe V1 writes its verbs.
 fn match_template(template: &str, path: &str) -> Option<Option<ModelPath>> {
     let mut want = template.split('/');
     let mut have = path.split('/');
@@ -178,8 +192,18 @@ fn match_template(template: &str, path: &str) -> Option<Option<ModelPath>> {
     loop {
         match (want.next(), have.next()) {
             (None, None) => break,
-            (Some("{name}"), Some(s)) if !s.is_empty() => name = Some(s.to_owned()),
+            // A name has no ':', which separates a V1 verb from it.
+            (Some("{name}"), Some(s)) if !s.is_empty() && !s.contains(':') => {
+                name = Some(s.to_owned())
+            }
             (Some("{version}"), Some(s)) if !s.is_empty() => version = Some(s.to_owned()),
+            (Some(w), Some(s)) if w.starts_with("{name}:") => {
+                let verb = &w["{name}".len()..];
+                match s.strip_suffix(verb) {
+                    Some(model) if !model.is_empty() => name = Some(model.to_owned()),
+                    _ => return None,
+                }
+            }
             (Some(w), Some(h)) if w == h => {}
             _ => return None,
         }
@@ -204,6 +228,31 @@ mod tests {
                 route.template
             );
         }
+    }
+
+    #[test]
+    fn a_v1_verb_follows_the_model_name_in_its_segment() {
+        let matched = resolve("POST", "/v1/models/iris:predict").unwrap();
+        assert_eq!(matched.route.endpoint, Endpoint::V1Predict);
+        assert_eq!(matched.model.unwrap().name, "iris");
+        assert_eq!(
+            resolve("POST", "/v1/models/:predict"),
+            Err(Unrouted::NotFound)
+        );
+        assert_eq!(
+            resolve("POST", "/v1/models/iris:explain"),
+            Err(Unrouted::NotFound)
+        );
+        // The verb's route, not the model's, names what OPTIONS may use.
+        assert_eq!(
+            resolve("OPTIONS", "/v1/models/iris:predict"),
+            Err(Unrouted::MethodNotAllowed { allow: "POST" })
+        );
+        assert_eq!(
+            resolve("GET", "/v1/models/iris").unwrap().route.endpoint,
+            Endpoint::V1Model
+        );
+        assert_eq!(api_of("/v1/models/iris:predict"), Api::V1);
     }
 
     #[test]

@@ -4,6 +4,10 @@
 pub const LABEL: &str = "label";
 /// The output tensor holding one probability per row and class (FP64, `[N, C]`).
 pub const PROBABILITIES: &str = "probabilities";
+/// `label` as MLServer's scikit-learn runtime names it; an answer keeps the name asked for.
+pub const PREDICT: &str = "predict";
+/// `probabilities` as MLServer's scikit-learn runtime names it.
+pub const PREDICT_PROBA: &str = "predict_proba";
 /// The input tensor's name in the model metadata; infer accepts any name.
 pub const INPUT: &str = "input";
 

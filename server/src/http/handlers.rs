@@ -2,12 +2,11 @@
 
 use rouille::{Request, Response};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use crate::api::binary;
-use crate::api::quote_non_finite;
-use crate::api::seed::{ModelResponse, PredictRequest, PredictResponse};
-use crate::api::v2::{InferRequest, InferResponse, ModelMetadata, ModelReady, ServerMetadata};
+use crate::api::seed::{ModelResponse, PredictResponse};
+use crate::api::v1::{ModelList, ModelStatus, Predictions};
+use crate::api::v2::{InferResponse, ModelMetadata, ModelReady, ServerMetadata};
+use crate::api::{binary, seed, v1, v2 as infer};
 use crate::contract::errors::ApiError;
 use crate::contract::routes::{Endpoint, Matched, ModelPath};
 use crate::contract::v2;
@@ -70,6 +69,21 @@ pub fn dispatch(
             served(state, model)?;
             infer(state, template, request, body)
         }
+        Endpoint::V1Models => json(&ModelList {
+            models: [artifact.name()],
+        }),
+        Endpoint::V1Model => {
+            served(state, model)?;
+            ready(state)?;
+            json(&ModelStatus {
+                name: artifact.name(),
+                ready: true,
+            })
+        }
+        Endpoint::V1Predict => {
+            served(state, model)?;
+            v1_predict(state, template, request, body)
+        }
     }
 }
 
@@ -95,12 +109,8 @@ fn predict(
     body: Body,
 ) -> Result<Response, ApiError> {
     let body = json_body(request, body)?;
-    let body = match PredictRequest::scan(&body) {
-        Some(scanned) => scanned,
-        None => parse_json(&body)?,
-    };
     let model = state.artifact().model();
-    let rows = body.into_rows(model.features(), state.limits().max_batch_rows)?;
+    let rows = seed::decode(&body, model.features(), state.limits().max_batch_rows)?;
     let predictions = model.predict(&rows)?;
     state.metrics().predicted(template, predictions.len());
     // Room for each row's label and probabilities, so that a batch's answer is not copied as
@@ -127,9 +137,13 @@ fn infer(
             (&body[..], &[][..])
         }
     };
-    let parsed: InferRequest = parse_json(header)?;
     let model = state.artifact().model();
-    let inference = parsed.into_rows(model.features(), state.limits().max_batch_rows, tensors)?;
+    let inference = infer::decode(
+        header,
+        tensors,
+        model.features(),
+        state.limits().max_batch_rows,
+    )?;
     let predictions = model.predict(&inference.rows)?;
     state.metrics().predicted(template, predictions.len());
     let answer = InferResponse::new(
@@ -148,6 +162,25 @@ fn infer(
     })
 }
 
+/// KServe V1 `:predict`: labels, or probability rows with `PREDICT_PROBA`.
+fn v1_predict(
+    state: &State,
+    template: &'static str,
+    request: &Request,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let body = json_body(request, body)?;
+    let model = state.artifact().model();
+    let rows = v1::decode(&body, model.features(), state.limits().max_batch_rows)?;
+    let predictions = model.predict(&rows)?;
+    state.metrics().predicted(template, predictions.len());
+    json(&Predictions::new(
+        &predictions,
+        model.classes(),
+        state.predict_proba(),
+    ))
+}
+
 fn ready(state: &State) -> Result<(), ApiError> {
     if state.is_ready() {
         Ok(())
@@ -156,7 +189,7 @@ fn ready(state: &State) -> Result<(), ApiError> {
     }
 }
 
-/// Checks that a V2 path names the served model (and version, when given).
+/// Checks that a V1 or V2 path names the served model (and version, when given).
 fn served(state: &State, path: Option<&ModelPath>) -> Result<(), ApiError> {
     let artifact = state.artifact();
     let Some(path) = path else {
@@ -198,19 +231,6 @@ fn json_content_type(request: &Request) -> Result<(), ApiError> {
         }
     }
     Ok(())
-}
-
-/// Decodes JSON, non-finite values included.
-fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    // The common body has no bare non-finite token and no overflowing number: parsed once,
-    // without the rewriting pass over every byte. A body that fails is rewritten and parsed
-    // again, so such values are refused by name (422) rather than as invalid JSON.
-    serde_json::from_slice(body).or_else(|e| match quote_non_finite(body) {
-        std::borrow::Cow::Owned(quoted) => {
-            serde_json::from_slice(&quoted).map_err(|e| ApiError::from_json(&e))
-        }
-        std::borrow::Cow::Borrowed(_) => Err(ApiError::from_json(&e)),
-    })
 }
 
 /// A 200 JSON response.

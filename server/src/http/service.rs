@@ -44,7 +44,9 @@ impl Service {
         artifact: Artifact,
         started: SystemTime,
     ) -> Result<Service, StartError> {
-        let state = Arc::new(State::new(artifact, config.limits, started));
+        let state = Arc::new(
+            State::new(artifact, config.limits, started).with_predict_proba(config.predict_proba),
+        );
         Service::start(
             state,
             SocketAddr::new(config.host, config.port),

@@ -18,6 +18,8 @@ pub struct State {
     metrics: Arc<Metrics>,
     /// The OpenAPI document for this artifact and these limits, built once.
     openapi: String,
+    /// `PREDICT_PROBA`: KServe V1 answers probabilities rather than labels.
+    predict_proba: bool,
     stopping: AtomicBool,
 }
 
@@ -31,8 +33,19 @@ impl State {
             limits,
             metrics,
             openapi,
+            predict_proba: false,
             stopping: AtomicBool::new(false),
         }
+    }
+
+    /// The same state, answering KServe V1 with probabilities when `predict_proba`.
+    pub fn with_predict_proba(mut self, predict_proba: bool) -> State {
+        self.predict_proba = predict_proba;
+        self
+    }
+
+    pub fn predict_proba(&self) -> bool {
+        self.predict_proba
     }
 
     pub fn artifact(&self) -> &Artifact {
