@@ -24,6 +24,11 @@ impl Case {
         Case::new(Api::V2, name)
     }
 
+    /// A request to KServe's V1 routes.
+    pub fn v1(name: &str) -> Case {
+        Case::new(Api::V1, name)
+    }
+
     fn new(api: Api, name: &str) -> Case {
         Case {
             api,

@@ -5,12 +5,14 @@
 //!
 //! The cases are data: one [`Case`] builder line each, grouped by family — [`seed`] (this
 //! project's `/predict` and the routes around it), [`v2`] (the Open Inference Protocol's JSON
-//! form) and [`binary`] (its binary tensor data extension).
+//! form, one tensor or one input per feature), [`binary`] (its binary tensor data extension)
+//! and [`v1`] (KServe's V1 protocol).
 
 mod binary;
 mod case;
 mod seed;
 mod subject;
+mod v1;
 mod v2;
 
 use server::Artifact;
@@ -22,7 +24,7 @@ use subject::Subject;
 /// Every request the service must refuse, for `oracle`'s model.
 pub fn generate(oracle: &Artifact) -> BadInputs {
     let subject = Subject::new(oracle);
-    let cases = [seed::cases, v2::cases, binary::cases]
+    let cases = [seed::cases, v2::cases, binary::cases, v1::cases]
         .into_iter()
         .flat_map(|family| family(&subject))
         .collect();
@@ -40,15 +42,17 @@ mod tests {
     fn every_class_of_bad_input_is_in_the_catalogue() {
         let catalogue = generate(&Artifact::embedded().unwrap());
         assert_eq!(catalogue.model, "wine-quality");
-        assert_eq!(catalogue.cases.len(), 48);
+        assert_eq!(catalogue.cases.len(), 58);
         let names: Vec<&str> = catalogue.cases.iter().map(|c| c.name.as_str()).collect();
         for name in [
-            "score overflow",
+            "a value beyond the model's range",
             "feature given twice",
             "v2 NaN token",
             "v2 unknown version",
             "v2 binary sizes do not add up to the body",
             "v2 binary header is not JSON",
+            "v2 one input per feature, one missing",
+            "v1 unknown model",
         ] {
             assert!(names.contains(&name), "{name} is missing");
         }

@@ -1,10 +1,10 @@
 //! Bad requests to this project's API: `/predict`, and the routes and methods around it.
 
 use serde_json::{Value, json};
+use server::InputError;
 use server::contract::errors::{ApiError, RowProblem, shown_path};
 use server::contract::fixtures::BadInput;
 use server::contract::routes::PREDICT;
-use server::{InputError, PredictError};
 
 use super::{Case, Subject};
 
@@ -85,13 +85,12 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
             .json("{\"instances\": []}")
             .refused(InputError::Empty),
     ];
-    if let Some(overflow) = s.overflowing_row() {
-        cases.push(
-            case("score overflow")
-                .json(json!({"instances": [overflow]}))
-                .refused(PredictError::ScoreOverflow { row: 0 }),
-        );
-    }
+    let (beyond, refusal) = s.beyond_range();
+    cases.push(
+        case("a value beyond the model's range")
+            .json(json!({"instances": [beyond]}))
+            .refused(refusal),
+    );
     cases.extend(media_types_and_routes(s));
     cases
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 use server::contract::errors::ApiError;
-use server::{Artifact, PredictError, Rows};
+use server::{Artifact, PredictError};
 
 use crate::client::infer_path;
 use crate::golden;
@@ -99,22 +99,23 @@ impl<'a> Subject<'a> {
         }
     }
 
-    /// A finite row whose score overflows, if the model has one: every value at ±1.7e308,
-    /// signed to push each weight's term the same way. Confirmed with the oracle itself.
-    pub fn overflowing_row(&self) -> Option<Vec<f64>> {
-        let model = self.oracle.model();
-        [1.7e308, -1.7e308]
-            .into_iter()
-            .map(|v| vec![v; self.width])
-            .find(|row| {
-                Rows::from_rows(std::slice::from_ref(row), self.features)
-                    .map(|rows| {
-                        matches!(
-                            model.predict(&rows),
-                            Err(PredictError::ScoreOverflow { .. })
-                        )
-                    })
-                    .unwrap_or(false)
-            })
+    /// The row with its first value ten times beyond the model's safe range (or the largest
+    /// double when that is not finite), and the refusal it gets.
+    pub fn beyond_range(&self) -> (Vec<Value>, PredictError) {
+        let bound = self.oracle.model().largest_safe_value();
+        let value = if (bound * 10.0).is_finite() {
+            bound * 10.0
+        } else {
+            f64::MAX
+        };
+        let mut row = self.row.clone();
+        row[0] = json!(value);
+        let refusal = PredictError::OutOfRange {
+            row: 0,
+            feature: self.first().clone(),
+            value,
+            bound,
+        };
+        (row, refusal)
     }
 }

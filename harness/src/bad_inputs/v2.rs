@@ -94,6 +94,28 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
             .refused(ApiError::UnsupportedMediaType {
                 mime: "text/plain".into(),
             }),
+        case("v2 one input per feature, one missing")
+            .body(columns(s, 1, Some(s.last())))
+            .refused(TensorError::MissingInput {
+                feature: s.last().clone(),
+            }),
+        case("v2 one input per feature, of different lengths")
+            .body(uneven_columns(s))
+            .refused(TensorError::InputLengths {
+                input: s.last().clone(),
+                rows: 2,
+                first: s.first().clone(),
+                expected: 1,
+            }),
+        case("v2 an input that is not a feature")
+            .body(with_inputs(
+                &columns(s, 1, None),
+                json!({"name": "colour", "shape": [1], "datatype": "FP64", "data": [1.0]}),
+            ))
+            .refused(TensorError::UnknownInput {
+                input: "colour".into(),
+                expected: s.features.to_vec(),
+            }),
         Case::v2("v2 wrong method")
             .get(infer)
             .answered(405, "use POST"),
@@ -117,6 +139,36 @@ fn token_tensor(s: &Subject, token: &str) -> String {
         s.width,
         s.row_text_with_first(token)
     )
+}
+
+/// One input per feature, as MLServer's pandas codec sends them: `[rows, 1]` each, without
+/// `skip`.
+fn columns(s: &Subject, rows: usize, skip: Option<&String>) -> Value {
+    let inputs: Vec<Value> = s
+        .features
+        .iter()
+        .zip(&s.row)
+        .filter(|(f, _)| Some(*f) != skip)
+        .map(|(f, v)| json!({"name": f, "shape": [rows, 1], "datatype": "FP64", "data": vec![v; rows]}))
+        .collect();
+    json!({"parameters": {"content_type": "pd"}, "inputs": inputs})
+}
+
+/// One input per feature, the last with two rows where the others have one.
+fn uneven_columns(s: &Subject) -> Value {
+    let mut request = columns(s, 1, None);
+    let last = s.width - 1;
+    request["inputs"][last]["shape"] = json!([2, 1]);
+    request["inputs"][last]["data"] = json!([s.row[last], s.row[last]]);
+    request
+}
+
+fn with_inputs(request: &Value, extra: Value) -> Value {
+    let mut request = request.clone();
+    if let Some(inputs) = request["inputs"].as_array_mut() {
+        inputs.push(extra);
+    }
+    request
 }
 
 fn with_outputs(request: &Value, outputs: Value) -> Value {

@@ -20,6 +20,9 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
         let path = route.path(name, version);
         let answer = match route.method {
             "POST" if route.endpoint == Endpoint::Predict => client.predict(&rows),
+            "POST" if route.endpoint == Endpoint::V1Predict => {
+                client.post_json(&path, &crate::client::predict_body(&rows))
+            }
             "POST" => client.send(
                 "POST",
                 &path,
@@ -66,7 +69,10 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
             Endpoint::Ready => Some(json!({"status": "ready"})),
             Endpoint::V2Live => Some(json!({"live": true})),
             Endpoint::V2Ready => Some(json!({"ready": true})),
-            Endpoint::V2ModelReady => Some(json!({"name": name, "ready": true})),
+            Endpoint::V2ModelReady | Endpoint::V1Model => {
+                Some(json!({"name": name, "ready": true}))
+            }
+            Endpoint::V1Models => Some(json!({"models": [name]})),
             Endpoint::Model => Some(json!({
                 "name": name, "version": version, "kind": model.kind().as_str(),
                 "features": model.features(), "classes": model.classes(),
@@ -96,6 +102,9 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
                 body["id"] == "e" && body["model_name"] == name,
                 "{path}: {body}"
             ),
+            // Labels, or probability rows when the server runs with PREDICT_PROBA=true; either
+            // is the oracle's answer for the row.
+            Endpoint::V1Predict => v1_predictions(&path, &body, oracle, &rows)?,
             Endpoint::OpenApi => examples_are_accepted(client, oracle, &body)?,
             _ => {}
         }
@@ -106,13 +115,41 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
     )))
 }
 
+/// A V1 answer is the oracle's, as labels or as probability rows.
+fn v1_predictions(
+    path: &str,
+    body: &Value,
+    oracle: &Artifact,
+    rows: &[Vec<f64>],
+) -> Result<(), String> {
+    let model = oracle.model();
+    let checked = server::Rows::from_rows(rows, model.features()).map_err(why)?;
+    let expected = model.predict(&checked).map_err(why)?;
+    let labels: Vec<&str> = expected
+        .iter()
+        .map(|p| model.classes()[p.class].as_str())
+        .collect();
+    let probabilities: Vec<&[f64]> = expected
+        .iter()
+        .map(|p| p.probabilities.as_slice())
+        .collect();
+    ensure!(
+        body["predictions"] == json!(labels) || body["predictions"] == json!(probabilities),
+        "{path}: {body} is neither the labels {labels:?} nor the probabilities {probabilities:?}"
+    );
+    Ok(())
+}
+
 /// The document's own examples are requests the service answers with 200.
 fn examples_are_accepted(client: &Client, oracle: &Artifact, doc: &Value) -> Result<(), String> {
     let schemas = &doc["components"]["schemas"];
     let infer = crate::client::infer_path(oracle.name());
+    let v1 = server::contract::routes::route(server::contract::routes::V1_PREDICT)
+        .map_or_else(String::new, |r| r.path(oracle.name(), ""));
     for (path, example) in [
         (PREDICT, &schemas["PredictRequest"]["example"]),
         (infer.as_str(), &schemas["V2InferRequest"]["example"]),
+        (v1.as_str(), &schemas["V1PredictRequest"]["example"]),
     ] {
         let answer = client.post_json(path, example).map_err(why)?;
         ensure!(

@@ -36,7 +36,7 @@ pub fn compare(
     Ok(())
 }
 
-/// One batch through both APIs. When the oracle refuses the rows (a score that overflows), the
+/// One batch through both APIs. When the oracle refuses the rows (a value beyond its range), the
 /// service must refuse them with the same message and the contract's status on each API.
 fn compare_batch(client: &Client, oracle: &Artifact, rows: &[Vec<f64>]) -> Result<(), String> {
     let model = oracle.model();

@@ -191,7 +191,7 @@ fn oracle(artifact: &Artifact, row: &[f64]) -> RowAnswer {
 }
 
 /// A batch's answers; when the batch is refused, each row alone, so that one refused row
-/// (a score that overflows) does not hide the others.
+/// (a value beyond the model's range) does not hide the others.
 fn batch_or_rows(
     rows: &[Vec<f64>],
     ask: impl Fn(&[Vec<f64>]) -> Result<Vec<RowAnswer>, String>,

@@ -1,0 +1,54 @@
+//! Bad requests to KServe's V1 protocol: 400 for every invalid request, as KServe answers, 404
+//! for an unknown model.
+
+use serde_json::json;
+use server::InputError;
+use server::contract::errors::ApiError;
+use server::contract::fixtures::BadInput;
+use server::contract::routes::{V1_PREDICT, route};
+
+use super::{Case, Subject};
+
+pub fn cases(s: &Subject) -> Vec<BadInput> {
+    let path = |model: &str| route(V1_PREDICT).map_or_else(String::new, |r| r.path(model, ""));
+    let predict = path(s.oracle.name());
+    let width = s.width;
+    let case = |name| Case::v1(name).post(&predict);
+    vec![
+        Case::v1("v1 unknown model")
+            .post(&path("no-such-model"))
+            .json(json!({"instances": [s.row]}))
+            .refused(s.not_served("no-such-model", None)),
+        Case::v1("v1 unknown model status")
+            .get("/v1/models/no-such-model")
+            .refused(s.not_served("no-such-model", None)),
+        case("v1 neither instances nor inputs")
+            .json("{}")
+            .answered(400, "missing field `instances`"),
+        case("v1 too few features")
+            .json(json!({"inputs": [s.row[..width - 1]]}))
+            .refused(InputError::Width {
+                row: 0,
+                expected: width,
+                found: width - 1,
+            }),
+        case("v1 NaN token")
+            .json(format!(
+                "{{\"instances\": [{}]}}",
+                s.row_text_with_first("NaN")
+            ))
+            .refused(InputError::NonFinite {
+                row: 0,
+                feature: s.first().clone(),
+            }),
+        case("v1 text content type")
+            .content_type("text/plain")
+            .body(json!({"instances": [s.row]}))
+            .refused(ApiError::UnsupportedMediaType {
+                mime: "text/plain".into(),
+            }),
+        Case::v1("v1 wrong method")
+            .get(&predict)
+            .refused(ApiError::MethodNotAllowed { allow: "POST" }),
+    ]
+}
