@@ -9,6 +9,13 @@ use server::contract::fixtures::BadInput;
 use super::{Case, Subject};
 
 pub fn cases(s: &Subject) -> Vec<BadInput> {
+    let mut cases = tensors(s);
+    cases.extend(by_feature(s));
+    cases
+}
+
+/// One `[N, F]` tensor, and the routes around infer.
+fn tensors(s: &Subject) -> Vec<BadInput> {
     let (name, width, infer) = (s.oracle.name(), s.width, s.infer.as_str());
     let row = || Value::from(s.row.clone());
     let one = s.one_row_tensor();
@@ -94,6 +101,19 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
             .refused(ApiError::UnsupportedMediaType {
                 mime: "text/plain".into(),
             }),
+        Case::v2("v2 wrong method")
+            .get(infer)
+            .answered(405, "use POST"),
+        Case::v2("v2 unknown route")
+            .get("/v2/repository/index")
+            .answered(404, "no route"),
+    ]
+}
+
+/// One input per feature, as MLServer's pandas codec sends them, with one wrong.
+fn by_feature(s: &Subject) -> Vec<BadInput> {
+    let case = |name| Case::v2(name).post(&s.infer);
+    vec![
         case("v2 one input per feature, one missing")
             .body(columns(s, 1, Some(s.last())))
             .refused(TensorError::MissingInput {
@@ -116,12 +136,6 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
                 input: "colour".into(),
                 expected: s.features.to_vec(),
             }),
-        Case::v2("v2 wrong method")
-            .get(infer)
-            .answered(405, "use POST"),
-        Case::v2("v2 unknown route")
-            .get("/v2/repository/index")
-            .answered(404, "no route"),
     ]
 }
 

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use server::Artifact;
 use server::contract::openapi;
-use server::contract::routes::{Endpoint, PREDICT, ROUTES};
+use server::contract::routes::{Endpoint, PREDICT, ROUTES, Route};
 use server::contract::v2::{LABEL, PROBABILITIES};
 
 use crate::checks::{Passed, Verdict, ensure, why};
@@ -18,32 +18,7 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
     let rows = [vec![0.5; width]];
     for route in &ROUTES {
         let path = route.path(name, version);
-        let answer = match route.method {
-            "POST" if route.endpoint == Endpoint::Predict => client.predict(&rows),
-            "POST" if route.endpoint == Endpoint::V1Predict => {
-                client.post_json(&path, &crate::client::predict_body(&rows))
-            }
-            "POST" => client.send(
-                "POST",
-                &path,
-                None,
-                Some(
-                    crate::client::infer_body(&rows, width, Some("e"))
-                        .to_string()
-                        .into_bytes(),
-                ),
-            ),
-            // A Prometheus scraper asks for OpenMetrics; the plain text is checked below.
-            _ if route.endpoint == Endpoint::Metrics => client.send_with(
-                "GET",
-                &path,
-                None,
-                &[("Accept", "application/openmetrics-text; version=1.0.0")],
-                None,
-            ),
-            _ => client.get(&path),
-        }
-        .map_err(why)?;
+        let answer = ask(client, route, &path, &rows, width).map_err(why)?;
         ensure!(
             answer.status == 200,
             "{} {path} answered {}: {}",
@@ -113,6 +88,41 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
         "{} routes answered as documented",
         ROUTES.len()
     )))
+}
+
+/// Asks `route` once, as a client of its API would.
+fn ask(
+    client: &Client,
+    route: &Route,
+    path: &str,
+    rows: &[Vec<f64>],
+    width: usize,
+) -> Result<Answer, crate::error::HarnessError> {
+    match route.method {
+        "POST" if route.endpoint == Endpoint::Predict => client.predict(rows),
+        "POST" if route.endpoint == Endpoint::V1Predict => {
+            client.post_json(path, &crate::client::predict_body(rows))
+        }
+        "POST" => client.send(
+            "POST",
+            path,
+            None,
+            Some(
+                crate::client::infer_body(rows, width, Some("e"))
+                    .to_string()
+                    .into_bytes(),
+            ),
+        ),
+        // A Prometheus scraper asks for OpenMetrics; the plain text is checked below.
+        _ if route.endpoint == Endpoint::Metrics => client.send_with(
+            "GET",
+            path,
+            None,
+            &[("Accept", "application/openmetrics-text; version=1.0.0")],
+            None,
+        ),
+        _ => client.get(path),
+    }
 }
 
 /// A V1 answer is the oracle's, as labels or as probability rows.

@@ -65,6 +65,22 @@ pub fn values(bytes: &[u8], datatype: &str) -> Vec<f64> {
     }
 }
 
+/// The first 64-bit integer element beyond ±2^53, which a double cannot hold exactly: the
+/// JSON path refuses the same elements (see `v2::TensorData`).
+pub fn first_beyond_exact(bytes: &[u8], datatype: &str) -> Option<usize> {
+    let beyond = |magnitude: u64| magnitude > 1 << 53;
+    let mut chunks = bytes.chunks_exact(8).map(|c| {
+        let mut array = [0; 8];
+        array.copy_from_slice(c);
+        array
+    });
+    match datatype {
+        "INT64" => chunks.position(|a| beyond(i64::from_le_bytes(a).unsigned_abs())),
+        "UINT64" => chunks.position(|a| beyond(u64::from_le_bytes(a))),
+        _ => None,
+    }
+}
+
 /// Appends `BYTES` elements: each a 4-byte little-endian length, then its bytes.
 pub fn put_bytes<'a>(out: &mut Vec<u8>, elements: impl IntoIterator<Item = &'a str>) {
     for element in elements {

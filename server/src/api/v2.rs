@@ -120,7 +120,12 @@ pub struct RequestedOutput {
 
 /// A tensor's elements in row-major order, whether the client nested them or not.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TensorData(pub Vec<f64>);
+pub struct TensorData {
+    pub values: Vec<f64>,
+    /// The first element given as an integer beyond ±2^53, which a double cannot hold exactly:
+    /// refused for the 64-bit integer datatypes, whose range check would see it rounded.
+    pub beyond_exact: Option<usize>,
+}
 
 /// How an output is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,7 +382,16 @@ fn elements(
             }
             .into());
         }
-        (Some(TensorData(data)), None) => {
+        (
+            Some(TensorData {
+                values: data,
+                beyond_exact,
+            }),
+            None,
+        ) => {
+            if let Some(element) = beyond_exact {
+                exact(name, datatype, element, data[element])?;
+            }
             if !binary.is_empty() {
                 return Err(TensorError::BinaryTotal {
                     declared: 0,
@@ -418,6 +432,14 @@ fn elements(
                 }
                 .into());
             }
+            if let Some(element) = binary::first_beyond_exact(binary, datatype) {
+                exact(
+                    name,
+                    datatype,
+                    element,
+                    binary::values(binary, datatype)[element],
+                )?;
+            }
             binary::values(binary, datatype)
         }
     };
@@ -425,11 +447,42 @@ fn elements(
     Ok(data)
 }
 
+/// Refuses a 64-bit integer element beyond ±2^53: its range would be checked on a rounded
+/// value.
+fn exact(name: &str, datatype: &str, element: usize, value: f64) -> Result<(), ApiError> {
+    if matches!(datatype, "INT64" | "UINT64") {
+        return Err(TensorError::OutOfType {
+            input: name.to_owned(),
+            element,
+            value,
+            datatype: datatype.to_owned(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// The largest magnitude of an INT64 or UINT64 element: 2^53, up to which a double holds every
+/// integer, so that the range is checked on the value the client sent.
+pub const LARGEST_INT64: f64 = EXACT_INTEGERS as f64;
+/// See [`LARGEST_INT64`].
+pub const LARGEST_UINT64: f64 = EXACT_INTEGERS as f64;
+
 /// Narrows values to `datatype`, refusing those it cannot hold.
 fn convert(data: &mut [f64], datatype: &str, name: &str) -> Result<(), TensorError> {
     let integer_range = match datatype {
         "FP64" => return Ok(()),
         "FP32" => {
+            // Beyond f32's largest value a narrowing would round it back in, or to infinity.
+            let largest = f64::from(f32::MAX);
+            if let Some(element) = data.iter().position(|v| v.abs() > largest) {
+                return Err(TensorError::OutOfType {
+                    input: name.to_owned(),
+                    element,
+                    value: data[element],
+                    datatype: datatype.to_owned(),
+                });
+            }
             // The client's values are f32s: read them as such, then widen exactly.
             for v in data.iter_mut() {
                 *v = f64::from(*v as f32);
@@ -439,11 +492,13 @@ fn convert(data: &mut [f64], datatype: &str, name: &str) -> Result<(), TensorErr
         "INT8" => (i8::MIN as f64, i8::MAX as f64),
         "INT16" => (i16::MIN as f64, i16::MAX as f64),
         "INT32" => (i32::MIN as f64, i32::MAX as f64),
-        "INT64" => (i64::MIN as f64, i64::MAX as f64),
+        // Values are doubles here: the 64-bit types stop where doubles stop holding every
+        // integer.
+        "INT64" => (-LARGEST_INT64, LARGEST_INT64),
         "UINT8" => (0.0, u8::MAX as f64),
         "UINT16" => (0.0, u16::MAX as f64),
         "UINT32" => (0.0, u32::MAX as f64),
-        "UINT64" => (0.0, u64::MAX as f64),
+        "UINT64" => (0.0, LARGEST_UINT64),
         other => {
             return Err(TensorError::Datatype {
                 input: name.to_owned(),
@@ -511,14 +566,29 @@ fn requested(
 
 impl<'de> Deserialize<'de> for TensorData {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<TensorData, D::Error> {
-        let mut out = Vec::new();
+        let mut out = TensorData {
+            values: Vec::new(),
+            beyond_exact: None,
+        };
         deserializer.deserialize_seq(Flatten(&mut out))?;
-        Ok(TensorData(out))
+        Ok(out)
     }
 }
 
 /// Appends every number of a possibly nested array, in order.
-struct Flatten<'a>(&'a mut Vec<f64>);
+struct Flatten<'a>(&'a mut TensorData);
+
+/// 2^53: every integer up to it is a double; beyond, some are not.
+const EXACT_INTEGERS: u64 = 1 << 53;
+
+impl Flatten<'_> {
+    fn integer(self, v: f64, magnitude: u64) {
+        if magnitude > EXACT_INTEGERS {
+            self.0.beyond_exact.get_or_insert(self.0.values.len());
+        }
+        self.0.values.push(v);
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for Flatten<'_> {
     type Value = ();
@@ -541,23 +611,23 @@ impl<'de> Visitor<'de> for Flatten<'_> {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.0.push(v);
+        self.0.values.push(v);
         Ok(())
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.0.push(v as f64);
+        self.integer(v as f64, v.unsigned_abs());
         Ok(())
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.0.push(v as f64);
+        self.integer(v as f64, v);
         Ok(())
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
         let Number(n) = Number::deserialize(de::value::StrDeserializer::<E>::new(v))?;
-        self.0.push(n);
+        self.0.values.push(n);
         Ok(())
     }
 }

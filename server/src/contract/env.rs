@@ -96,7 +96,7 @@ pub const HELP: [(&str, &str, &str); 14] = [
     (
         MAX_BATCH_ROWS,
         "1000",
-        "a batch of more rows is refused (413; 400 on V2)",
+        "a batch of more rows is refused (422; 400 on V1 and V2)",
     ),
     (
         MAX_HEADER_BYTES,

@@ -38,7 +38,7 @@ pub enum ApiError {
         expected: usize,
         found: usize,
     },
-    /// More rows than `MAX_BATCH_ROWS` (413).
+    /// More rows than `MAX_BATCH_ROWS` (422).
     #[error("the batch has {rows} rows, more than the limit of {limit}")]
     BatchTooLarge { rows: usize, limit: usize },
     /// A body longer than `MAX_BODY_BYTES` (413).
@@ -221,11 +221,14 @@ impl ApiError {
             ApiError::RequestLineTooLong { .. } => 414,
             ApiError::RequestTimeout { .. } => 408,
             ApiError::TooManyConnections { .. } => 503,
+            // A batch over the limit is content the model will not take, as a wrong width is:
+            // 422. A body over its limit is refused before it is read: 413.
             ApiError::Row { .. }
             | ApiError::Input(_)
             | ApiError::Predict(_)
-            | ApiError::Width { .. } => 422,
-            ApiError::BatchTooLarge { .. } | ApiError::BodyTooLarge { .. } => 413,
+            | ApiError::Width { .. }
+            | ApiError::BatchTooLarge { .. } => 422,
+            ApiError::BodyTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType { .. } => 415,
             ApiError::NoRoute { .. } | ApiError::ModelNotServed { .. } => 404,
             ApiError::MethodNotAllowed { .. } => 405,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub struct Limits {
     /// `MAX_BODY_BYTES`: a larger request body is refused (413; 400 on V2) without being read.
     pub max_body_bytes: usize,
-    /// `MAX_BATCH_ROWS`: a batch of more rows is refused (413; 400 on V2).
+    /// `MAX_BATCH_ROWS`: a batch of more rows is refused (422; 400 on V1 and V2).
     pub max_batch_rows: usize,
     /// `MAX_HEADER_BYTES`: a larger request head (request line and headers) is refused with 431
     /// and the connection closed.

@@ -7,6 +7,8 @@
 
 use serde_json::{Value, json};
 
+use crate::api::v2::{LARGEST_INT64, LARGEST_UINT64};
+
 use crate::artifact::Artifact;
 use crate::contract::limits::Limits;
 
@@ -89,17 +91,72 @@ pub fn document(artifact: &Artifact, limits: Limits) -> Value {
     v1[1]["minItems"] = classes.len().into();
     v1[1]["maxItems"] = classes.len().into();
     schemas["V1PredictRequest"]["example"] = json!({ "instances": [example] });
-    // One input per feature: each named as a feature.
-    let column = &mut schemas["V2InferRequest"]["properties"]["inputs"]["anyOf"][1];
-    column["minItems"] = width.into();
-    column["maxItems"] = width.into();
-    column["items"]["properties"]["name"]["enum"] = json!(features);
+    schemas["V2InferRequest"]["properties"]["inputs"]["items"] = one_row_tensor(features, bound);
 
     schemas["V2InferRequest"]["example"] = json!({
         "id": "1",
         "inputs": [{"name": "input", "shape": [1, width], "datatype": "FP64", "data": example}],
     });
     doc
+}
+
+/// The V2 JSON form the schema can state exactly: one row as one `[1, F]` tensor, one branch
+/// per datatype, each with the values that datatype holds and this model accepts. A name that
+/// is a feature's would make it one feature's column, so it is another name.
+fn one_row_tensor(features: &[String], bound: f64) -> Value {
+    let width = features.len();
+    let f32_max = f64::from(f32::MAX);
+    let number = |limit: f64| json!({"type": "number", "minimum": -limit, "maximum": limit});
+    let integer =
+        |min: Value, max: Value| json!({"type": "integer", "minimum": min, "maximum": max});
+    let datatypes = [
+        ("FP64", number(bound)),
+        ("FP32", number(bound.min(f32_max))),
+        ("INT8", integer(i8::MIN.into(), i8::MAX.into())),
+        ("INT16", integer(i16::MIN.into(), i16::MAX.into())),
+        ("INT32", integer(i32::MIN.into(), i32::MAX.into())),
+        (
+            "INT64",
+            integer(
+                (-(LARGEST_INT64 as i64)).into(),
+                (LARGEST_INT64 as i64).into(),
+            ),
+        ),
+        ("UINT8", integer(0.into(), u8::MAX.into())),
+        ("UINT16", integer(0.into(), u16::MAX.into())),
+        ("UINT32", integer(0.into(), u32::MAX.into())),
+        ("UINT64", integer(0.into(), (LARGEST_UINT64 as u64).into())),
+    ];
+    let name = if width > 1 {
+        json!({"type": "string", "not": {"enum": features}})
+    } else {
+        json!({"type": "string"})
+    };
+    let branches: Vec<Value> = datatypes
+        .into_iter()
+        .map(|(datatype, item)| {
+            let row = json!({"type": "array", "minItems": width, "maxItems": width, "items": item});
+            json!({
+                "type": "object",
+                "required": ["name", "shape", "datatype", "data"],
+                "properties": {
+                    "name": name,
+                    "shape": {"type": "array", "enum": [[1, width]]},
+                    "datatype": {"type": "string", "enum": [datatype]},
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"binary_data": {"type": "boolean"}},
+                        "not": {"required": ["binary_data_size"]},
+                    },
+                    "data": {"oneOf": [
+                        row,
+                        {"type": "array", "minItems": 1, "maxItems": 1, "items": row},
+                    ]},
+                },
+            })
+        })
+        .collect();
+    json!({ "oneOf": branches })
 }
 
 /// A plausible row: the middle of each feature's training range, or zeros for an artifact
