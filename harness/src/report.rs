@@ -165,15 +165,26 @@ impl Report {
     /// Writes the JSON report to `path`, the JUnit XML beside it (same name, `.xml`), and,
     /// when `GITHUB_STEP_SUMMARY` is set, appends the Markdown table to that file.
     pub fn publish(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        json.push(b'\n');
-        std::fs::write(path, json)?;
-        std::fs::write(path.with_extension("xml"), self.junit()?)?;
-        append_step_summary(&self.markdown())
+        publish(path, self, &self.junit()?, &self.markdown())
     }
+}
+
+/// Writes `report` as JSON to `path`, `junit` beside it (same name, `.xml`), and appends
+/// `markdown` to the job summary when there is one: what every command's report does.
+pub fn publish(
+    path: &Path,
+    report: &impl serde::Serialize,
+    junit: &str,
+    markdown: &str,
+) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut json = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+    json.push(b'\n');
+    std::fs::write(path, json)?;
+    std::fs::write(path.with_extension("xml"), junit)?;
+    append_step_summary(markdown)
 }
 
 /// Appends Markdown to the GitHub job summary, when there is one.

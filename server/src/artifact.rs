@@ -441,18 +441,7 @@ pub(crate) fn multinomial_model(
 
 /// Checks the fields that depend on the format version, and returns the preprocessing step.
 fn check_format<M>(doc: &Document<M>) -> Result<Option<Preprocessing>, Inconsistency> {
-    let width = doc.features.len();
-    let length = |what, found| {
-        if found == width {
-            Ok(())
-        } else {
-            Err(Inconsistency::Length {
-                what,
-                expected: width,
-                found,
-            })
-        }
-    };
+    let length = |what, found| same_length(what, doc.features.len(), found);
     if doc.format_version == 1 {
         for (present, field) in [
             (doc.preprocessing.is_some(), "preprocessing"),
@@ -498,18 +487,7 @@ fn check_format<M>(doc: &Document<M>) -> Result<Option<Preprocessing>, Inconsist
 }
 
 fn check_standardize(features: &[String], standardize: &Standardize) -> Result<(), Inconsistency> {
-    let width = features.len();
-    let length = |what, found| {
-        if found == width {
-            Ok(())
-        } else {
-            Err(Inconsistency::Length {
-                what,
-                expected: width,
-                found,
-            })
-        }
-    };
+    let length = |what, found| same_length(what, features.len(), found);
     length("preprocessing.standardize.mean", standardize.mean.len())?;
     length("preprocessing.standardize.scale", standardize.scale.len())?;
     if let Some((feature, &value)) = features
@@ -525,17 +503,25 @@ fn check_standardize(features: &[String], standardize: &Standardize) -> Result<(
     Ok(())
 }
 
+/// `what` has one value per feature.
+fn same_length(what: &'static str, expected: usize, found: usize) -> Result<(), Inconsistency> {
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Inconsistency::Length {
+            what,
+            expected,
+            found,
+        })
+    }
+}
+
 /// A scikit-learn scaler: every vector one value per feature, divisors not zero, the clip's
 /// bounds in order.
 fn check_scale(features: &[String], scale: &Scale) -> Result<(), Inconsistency> {
     for (what, values) in scale.vectors() {
-        let Some(values) = values else { continue };
-        if values.len() != features.len() {
-            return Err(Inconsistency::Length {
-                what,
-                expected: features.len(),
-                found: values.len(),
-            });
+        if let Some(values) = values {
+            same_length(what, features.len(), values.len())?;
         }
     }
     if let Some((feature, &value)) = scale

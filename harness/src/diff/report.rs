@@ -250,13 +250,6 @@ impl DiffReport {
     /// Writes the JSON report to `path`, the JUnit XML beside it, and the Markdown to the job
     /// summary when there is one.
     pub fn publish(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let mut json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        json.push(b'\n');
-        std::fs::write(path, json)?;
-        std::fs::write(path.with_extension("xml"), self.junit()?)?;
-        crate::report::append_step_summary(&self.table())
+        crate::report::publish(path, self, &self.junit()?, &self.table())
     }
 }
