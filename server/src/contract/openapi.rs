@@ -107,8 +107,15 @@ fn one_row_tensor(features: &[String], bound: f64) -> Value {
     let width = features.len();
     let f32_max = f64::from(f32::MAX);
     let number = |limit: f64| json!({"type": "number", "minimum": -limit, "maximum": limit});
-    let integer =
-        |min: Value, max: Value| json!({"type": "integer", "minimum": min, "maximum": max});
+    // An integer type's range, within the model's range too (every type's is, for any model
+    // whose range reaches 2^53).
+    let integer = |min: Value, max: Value| {
+        let within = |v: Value| match v.as_f64() {
+            Some(f) if f.abs() > bound => json!(bound.copysign(f)),
+            _ => v,
+        };
+        json!({"type": "integer", "minimum": within(min), "maximum": within(max)})
+    };
     let datatypes = [
         ("FP64", number(bound)),
         ("FP32", number(bound.min(f32_max))),
