@@ -118,24 +118,10 @@ pub enum Refusal {
     Unloadable(String),
 }
 
-/// An export of either version, as this importer reads it.
-#[derive(Debug)]
-struct Export {
-    sklearn_version: String,
-    estimator: String,
-    probability: String,
-    feature_names: Vec<String>,
-    classes: Vec<Value>,
-    coef: Vec<Vec<Number>>,
-    intercept: Vec<Number>,
-    scaler: Option<ScalerExport>,
-    feature_min: Vec<Number>,
-    feature_max: Vec<Number>,
-}
-
+/// An export as this importer reads it: version 2, or version 1 converted.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ExportV2 {
+struct Export {
     // Read by the header; listed so that every key of the export is known.
     #[allow(dead_code)]
     format: String,
@@ -167,10 +153,7 @@ struct ScalerExport {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ExportV1 {
-    // Read by the header; listed so that every key of the export is known.
-    #[allow(dead_code)]
     format: String,
-    #[allow(dead_code)]
     format_version: u64,
     sklearn_version: String,
     steps: Vec<String>,
@@ -198,6 +181,8 @@ impl From<ExportV1> for Export {
             steps => format!("Pipeline({})", steps.join(", ")),
         };
         Export {
+            format: v1.format,
+            format_version: v1.format_version,
             sklearn_version: v1.sklearn_version,
             estimator,
             probability: v1.probability,
@@ -215,23 +200,6 @@ impl From<ExportV1> for Export {
             }),
             feature_min: v1.feature_min,
             feature_max: v1.feature_max,
-        }
-    }
-}
-
-impl From<ExportV2> for Export {
-    fn from(v2: ExportV2) -> Export {
-        Export {
-            sklearn_version: v2.sklearn_version,
-            estimator: v2.estimator,
-            probability: v2.probability,
-            feature_names: v2.feature_names,
-            classes: v2.classes,
-            coef: v2.coef,
-            intercept: v2.intercept,
-            scaler: v2.scaler,
-            feature_min: v2.feature_min,
-            feature_max: v2.feature_max,
         }
     }
 }
@@ -271,9 +239,7 @@ pub fn import(bytes: &[u8], file: &str, options: &ImportOptions) -> Result<Impor
         (EXPORT_FORMAT, 1) => serde_json::from_slice::<ExportV1>(&text)
             .map_err(json)
             .map(Export::from)?,
-        (EXPORT_FORMAT, 2) => serde_json::from_slice::<ExportV2>(&text)
-            .map_err(json)
-            .map(Export::from)?,
+        (EXPORT_FORMAT, 2) => serde_json::from_slice::<Export>(&text).map_err(json)?,
         _ => {
             return Err(refused(Refusal::Format {
                 format: header.format,
