@@ -13,6 +13,8 @@ use crate::contract::v2;
 use crate::http::body::Body;
 use crate::http::metrics;
 use crate::http::state::State;
+use crate::model::Prediction;
+use crate::rows::Rows;
 
 /// Runs the handler of the matched route.
 pub fn dispatch(
@@ -108,11 +110,8 @@ fn predict(
     request: &Request,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body = json_body(request, body)?;
+    let predictions = rows_predicted(state, template, request, body, seed::decode)?;
     let model = state.artifact().model();
-    let rows = seed::decode(&body, model.features(), state.limits().max_batch_rows)?;
-    let predictions = model.predict(&rows)?;
-    state.metrics().predicted(template, predictions.len());
     // Room for each row's label and probabilities, so that a batch's answer is not copied as
     // it grows.
     let room = 256 + predictions.len() * (48 + 32 * model.classes().len());
@@ -162,6 +161,25 @@ fn infer(
     })
 }
 
+/// An API's decoding of a body of rows: bytes, the model's features, the batch limit.
+type Decode = fn(&[u8], &[String], usize) -> Result<Rows, ApiError>;
+
+/// A JSON body of rows, decoded by its API's `decode`, predicted and counted.
+fn rows_predicted(
+    state: &State,
+    template: &'static str,
+    request: &Request,
+    body: Body,
+    decode: Decode,
+) -> Result<Vec<Prediction>, ApiError> {
+    let body = json_body(request, body)?;
+    let model = state.artifact().model();
+    let rows = decode(&body, model.features(), state.limits().max_batch_rows)?;
+    let predictions = model.predict(&rows)?;
+    state.metrics().predicted(template, predictions.len());
+    Ok(predictions)
+}
+
 /// KServe V1 `:predict`: labels, or probability rows with `PREDICT_PROBA`.
 fn v1_predict(
     state: &State,
@@ -169,11 +187,8 @@ fn v1_predict(
     request: &Request,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body = json_body(request, body)?;
+    let predictions = rows_predicted(state, template, request, body, v1::decode)?;
     let model = state.artifact().model();
-    let rows = v1::decode(&body, model.features(), state.limits().max_batch_rows)?;
-    let predictions = model.predict(&rows)?;
-    state.metrics().predicted(template, predictions.len());
     json(&Predictions::new(
         &predictions,
         model.classes(),
