@@ -252,18 +252,15 @@ impl Model {
         intercept: f64,
         threshold: f64,
     ) -> Model {
-        Model {
+        Model::new(
             features,
-            classes: classes.into(),
-            preprocessing: None,
-            range: f64::MAX,
-            scorer: Scorer::Binary {
+            classes.into(),
+            Scorer::Binary {
                 weights,
                 intercept,
                 threshold,
             },
-        }
-        .with_range()
+        )
     }
 
     /// A multinomial model with one weight row and intercept per class.
@@ -273,17 +270,14 @@ impl Model {
         weights: Vec<Vec<f64>>,
         intercepts: Vec<f64>,
     ) -> Model {
-        Model {
+        Model::new(
             features,
             classes,
-            preprocessing: None,
-            range: f64::MAX,
-            scorer: Scorer::Multinomial {
+            Scorer::Multinomial {
                 weights,
                 intercepts,
             },
-        }
-        .with_range()
+        )
     }
 
     /// A one-vs-rest model with one weight row and intercept per class.
@@ -293,15 +287,23 @@ impl Model {
         weights: Vec<Vec<f64>>,
         intercepts: Vec<f64>,
     ) -> Model {
+        Model::new(
+            features,
+            classes,
+            Scorer::OneVsRest {
+                weights,
+                intercepts,
+            },
+        )
+    }
+
+    fn new(features: Vec<String>, classes: Vec<String>, scorer: Scorer) -> Model {
         Model {
             features,
             classes,
             preprocessing: None,
             range: f64::MAX,
-            scorer: Scorer::OneVsRest {
-                weights,
-                intercepts,
-            },
+            scorer,
         }
         .with_range()
     }
