@@ -3,7 +3,9 @@
 //! origin and training provenance).
 //!
 //! Format 2 added `preprocessing`, `feature_ranges`, `labels` and `origin`; a format 1 document
-//! (none of them) still loads. Loading checks everything once, so a server either starts with a
+//! (none of them) still loads. Format 3 adds `inputs` (each feature numeric or categorical, as
+//! clients send them) and `columns` (the blocks that encode them into the vector the weights
+//! apply to, which `features` then names); a table of numbers only is still written as format 2. Loading checks everything once, so a server either starts with a
 //! usable [`Model`] or stops with one line naming the file and the problem.
 
 use std::fmt;
@@ -16,14 +18,20 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::inputs::columns::ColumnsError;
+use crate::inputs::{Block, Columns, Input};
 pub use crate::model::Preprocessing;
 use crate::model::{Kind, Model, Scale, Standardize};
 
-/// The artifact format this build writes.
+/// The artifact format this build writes for a model of numeric features, scaled or not.
 pub const FORMAT_VERSION: u64 = 2;
 
+/// The artifact format this build writes for a model whose inputs need column blocks:
+/// categories, missing values.
+pub const COLUMNS_FORMAT_VERSION: u64 = 3;
+
 /// The artifact formats this build reads.
-pub const READABLE_VERSIONS: [u64; 2] = [1, 2];
+pub const READABLE_VERSIONS: [u64; 3] = [1, 2, 3];
 
 /// The wine-quality artifact, compiled into the binary so the server starts with no files.
 pub const DEFAULT_ARTIFACT: &[u8] = include_bytes!("../../fixtures/models/wine-quality.json");
@@ -48,7 +56,7 @@ pub enum ArtifactError {
     },
     /// Written by another version of the format.
     #[error(
-        "{location}: format version {found} is not supported, this build reads versions 1 and 2"
+        "{location}: format version {found} is not supported, this build reads versions 1, 2 and 3"
     )]
     FormatVersion { location: String, found: u64 },
     /// Well-formed, but the declared features or classes disagree with the fitted model.
@@ -89,10 +97,16 @@ pub enum Inconsistency {
     Clip { low: f64, high: f64 },
     #[error("a one-vs-rest model needs three or more classes, not {0}")]
     OneVsRestClasses(usize),
-    #[error("format 2 requires {0:?}")]
-    Missing(&'static str),
-    #[error("format 1 has no {0:?}")]
-    Unexpected(&'static str),
+    #[error("format {version} requires {field:?}")]
+    Missing { version: u64, field: &'static str },
+    #[error("format {version} has no {field:?}")]
+    Unexpected { version: u64, field: &'static str },
+    #[error("format 3 keeps its scaling in its column blocks; \"preprocessing\" must be null")]
+    Preprocessing,
+    #[error("{0}")]
+    Columns(#[from] ColumnsError),
+    #[error("a training row could not be encoded: {0}")]
+    Encode(String),
     #[error("an artifact trained here needs its training block; only an imported one has none")]
     NoTraining,
 }
@@ -119,9 +133,10 @@ pub(crate) struct Document<M> {
         skip_serializing_if = "is_format_1"
     )]
     pub preprocessing: Option<Option<Preprocessing>>,
-    /// Per feature, the smallest and largest value in the training data.
+    /// Per feature (per input in format 3, `null` for a categorical one), the smallest and
+    /// largest value in the training data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub feature_ranges: Option<Vec<Range>>,
+    pub feature_ranges: Option<Vec<Option<Range>>>,
     /// How the labels were made from the data; `null` for an imported model.
     #[serde(
         default,
@@ -131,6 +146,12 @@ pub(crate) struct Document<M> {
     pub labels: Option<Option<LabelOptions>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// Format 3: the features as clients send them; `features` then names the encoded columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<Input>>,
+    /// Format 3: the blocks that encode `inputs` into the columns `features` names, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<Block>>,
     pub model: M,
     /// `null` for an imported model: it was not trained here, and its `origin` says where it
     /// came from.
@@ -231,7 +252,7 @@ pub struct Artifact {
     format_version: u64,
     location: String,
     sha256: String,
-    feature_ranges: Option<Vec<Range>>,
+    feature_ranges: Option<Vec<Option<Range>>>,
     labels: Option<LabelOptions>,
     origin: Option<Origin>,
     training: Option<Training>,
@@ -301,7 +322,10 @@ impl Artifact {
             }
         }
         .map_err(inconsistent)?;
-        let model = model.with_preprocessing(check_format(&doc).map_err(inconsistent)?);
+        let model = match check_format(&doc).map_err(inconsistent)? {
+            Checked::Preprocessing(step) => model.with_preprocessing(step),
+            Checked::Columns(columns) => model.with_columns(columns),
+        };
         Ok(Artifact {
             name: doc.name,
             version: doc.version,
@@ -341,8 +365,14 @@ impl Artifact {
         &self.sha256
     }
 
-    /// Per feature, the training data's range; none in a format 1 artifact.
-    pub fn feature_ranges(&self) -> Option<&[Range]> {
+    /// Per feature, the training data's range, when every feature is numeric; none in a format
+    /// 1 artifact, nor for a model with categories (see [`Artifact::input_ranges`]).
+    pub fn feature_ranges(&self) -> Option<Vec<Range>> {
+        self.feature_ranges.as_ref()?.iter().copied().collect()
+    }
+
+    /// Per input, the training data's range; `None` for a categorical input.
+    pub fn input_ranges(&self) -> Option<&[Option<Range>]> {
         self.feature_ranges.as_deref()
     }
 
@@ -439,10 +469,29 @@ pub(crate) fn multinomial_model(
     })
 }
 
-/// Checks the fields that depend on the format version, and returns the preprocessing step.
-fn check_format<M>(doc: &Document<M>) -> Result<Option<Preprocessing>, Inconsistency> {
-    let length = |what, found| same_length(what, doc.features.len(), found);
-    if doc.format_version == 1 {
+/// What the format-dependent fields give the model.
+enum Checked {
+    Preprocessing(Option<Preprocessing>),
+    Columns(Columns),
+}
+
+/// Checks the fields that depend on the format version, and returns the preprocessing step or
+/// the compiled column blocks.
+fn check_format<M>(doc: &Document<M>) -> Result<Checked, Inconsistency> {
+    let version = doc.format_version;
+    let unexpected = |field| Inconsistency::Unexpected { version, field };
+    let missing = |field| Inconsistency::Missing { version, field };
+    if version < 3 {
+        for (present, field) in [
+            (doc.inputs.is_some(), "inputs"),
+            (doc.columns.is_some(), "columns"),
+        ] {
+            if present {
+                return Err(unexpected(field));
+            }
+        }
+    }
+    if version == 1 {
         for (present, field) in [
             (doc.preprocessing.is_some(), "preprocessing"),
             (doc.feature_ranges.is_some(), "feature_ranges"),
@@ -450,40 +499,59 @@ fn check_format<M>(doc: &Document<M>) -> Result<Option<Preprocessing>, Inconsist
             (doc.origin.is_some(), "origin"),
         ] {
             if present {
-                return Err(Inconsistency::Unexpected(field));
+                return Err(unexpected(field));
             }
         }
         return match doc.training {
-            Some(_) => Ok(None),
+            Some(_) => Ok(Checked::Preprocessing(None)),
             None => Err(Inconsistency::NoTraining),
         };
     }
     let ranges = doc
         .feature_ranges
         .as_ref()
-        .ok_or(Inconsistency::Missing("feature_ranges"))?;
-    length("feature_ranges", ranges.len())?;
-    let origin = doc
-        .origin
-        .as_ref()
-        .ok_or(Inconsistency::Missing("origin"))?;
+        .ok_or(missing("feature_ranges"))?;
+    let origin = doc.origin.as_ref().ok_or(missing("origin"))?;
     if doc.labels.is_none() {
-        return Err(Inconsistency::Missing("labels"));
+        return Err(missing("labels"));
     }
     if doc.training.is_none() && matches!(origin, Origin::Trained { .. }) {
         return Err(Inconsistency::NoTraining);
     }
+    if version == 3 {
+        let inputs = doc.inputs.as_ref().ok_or(missing("inputs"))?;
+        let blocks = doc.columns.as_ref().ok_or(missing("columns"))?;
+        match &doc.preprocessing {
+            None => return Err(missing("preprocessing")),
+            Some(Some(_)) => return Err(Inconsistency::Preprocessing),
+            Some(None) => {}
+        }
+        same_length("feature_ranges", inputs.len(), ranges.len())?;
+        return Ok(Checked::Columns(Columns::new(
+            inputs,
+            blocks,
+            doc.features.len(),
+        )?));
+    }
+    same_length("feature_ranges", doc.features.len(), ranges.len())?;
+    if ranges.iter().any(Option::is_none) {
+        return Err(missing("feature_ranges"));
+    }
     let step = match &doc.preprocessing {
-        Some(None) => return Ok(None),
-        None => return Err(Inconsistency::Missing("preprocessing")),
+        Some(None) => return Ok(Checked::Preprocessing(None)),
+        None => return Err(missing("preprocessing")),
         Some(Some(Preprocessing::Scale(scale))) => {
             check_scale(&doc.features, scale)?;
-            return Ok(Some(Preprocessing::Scale(scale.clone())));
+            return Ok(Checked::Preprocessing(Some(Preprocessing::Scale(
+                scale.clone(),
+            ))));
         }
         Some(Some(Preprocessing::Standardize(standardize))) => standardize,
     };
     check_standardize(&doc.features, step)?;
-    Ok(Some(Preprocessing::Standardize(step.clone())))
+    Ok(Checked::Preprocessing(Some(Preprocessing::Standardize(
+        step.clone(),
+    ))))
 }
 
 fn check_standardize(features: &[String], standardize: &Standardize) -> Result<(), Inconsistency> {

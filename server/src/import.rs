@@ -363,7 +363,7 @@ fn document(
         feature_ranges: Some(
             min.iter()
                 .zip(&max)
-                .map(|(&min, &max)| Range { min, max })
+                .map(|(&min, &max)| Some(Range { min, max }))
                 .collect(),
         ),
         labels: Some(None),
@@ -373,6 +373,8 @@ fn document(
             export_file: file.to_owned(),
             export_sha256: sha256_hex(bytes),
         }),
+        inputs: None,
+        columns: None,
         model,
         training: None,
     })

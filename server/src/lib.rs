@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`artifact`]: the versioned JSON document a model is saved as, and its checked loading.
+//! - [`inputs`]: a model's inputs (numeric or categorical, possibly missing) and the column
+//!   blocks that encode them (format 3).
 //! - [`model`]: the in-process predictor, the oracle that every API answer must equal bit for bit.
 //! - [`rows`]: a batch of feature rows, validated once at the edge.
 //! - [`train`]: deterministic training from any CSV; [`import`]: a scikit-learn model from
@@ -21,6 +23,7 @@ pub mod contract;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod import;
+pub mod inputs;
 pub mod model;
 pub mod rows;
 pub mod train;

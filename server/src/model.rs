@@ -17,6 +17,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::inputs::columns::{EncodeError, Scratch};
+use crate::inputs::{Batch, Cell, Columns, Table, Value, ValueError};
 use crate::rows::Rows;
 
 /// Which logistic regression an artifact holds, and so how its scores become probabilities.
@@ -68,6 +70,13 @@ pub enum PredictError {
     /// within [`Model::largest_safe_value`] never get here: they are refused first.
     #[error("row {row}: the feature values are too large, the model's score overflows")]
     ScoreOverflow { row: usize },
+    /// A value that does not fit its feature (a categorical model asked with numbers only).
+    #[error("row {row}, feature {feature:?}: {problem}")]
+    Value {
+        row: usize,
+        feature: String,
+        problem: ValueError,
+    },
     /// A value beyond the range within which every score stays finite.
     #[error(
         "row {row}, feature {feature}: {value} is beyond ±{bound}, the range within which this model's scores stay finite"
@@ -157,26 +166,28 @@ impl Scale {
     pub fn apply(&self, x: &[f64]) -> Vec<f64> {
         x.iter()
             .enumerate()
-            .map(|(j, &v)| {
-                let mut v = v;
-                if let Some(s) = &self.subtract {
-                    v -= s[j];
-                }
-                if let Some(d) = &self.divide {
-                    v /= d[j];
-                }
-                if let Some(m) = &self.multiply {
-                    v *= m[j];
-                }
-                if let Some(a) = &self.add {
-                    v += a[j];
-                }
-                if let Some([low, high]) = self.clip {
-                    v = v.max(low).min(high);
-                }
-                v
-            })
+            .map(|(j, &v)| self.apply_one(j, v))
             .collect()
+    }
+
+    /// Feature `j`'s value `v`, scaled.
+    pub fn apply_one(&self, j: usize, mut v: f64) -> f64 {
+        if let Some(s) = &self.subtract {
+            v -= s[j];
+        }
+        if let Some(d) = &self.divide {
+            v /= d[j];
+        }
+        if let Some(m) = &self.multiply {
+            v *= m[j];
+        }
+        if let Some(a) = &self.add {
+            v += a[j];
+        }
+        if let Some([low, high]) = self.clip {
+            v = v.max(low).min(high);
+        }
+        v
     }
 
     /// Each per-feature vector with its name, for the checks of their lengths and values.
@@ -213,9 +224,12 @@ impl Preprocessing {
 /// A fitted logistic regression, reduced to what prediction needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
+    /// The inputs clients send, in order.
     features: Vec<String>,
     classes: Vec<String>,
     preprocessing: Option<Preprocessing>,
+    /// A format 3 model's inputs and column blocks; its weights apply to their output.
+    columns: Option<Box<Columns>>,
     scorer: Scorer,
     /// [`Model::largest_safe_value`], computed once.
     range: f64,
@@ -302,6 +316,7 @@ impl Model {
             features,
             classes,
             preprocessing: None,
+            columns: None,
             range: f64::MAX,
             scorer,
         }
@@ -313,6 +328,19 @@ impl Model {
     pub(crate) fn with_preprocessing(mut self, preprocessing: Option<Preprocessing>) -> Model {
         self.preprocessing = preprocessing;
         self.with_range()
+    }
+
+    /// The same model, encoding each row of inputs through `columns` first; the caller (the
+    /// artifact loader) has checked that their width is the weights'.
+    pub(crate) fn with_columns(mut self, columns: Columns) -> Model {
+        self.features = columns.features().iter().map(|f| f.name.clone()).collect();
+        self.columns = Some(Box::new(columns));
+        self.with_range()
+    }
+
+    /// A format 3 model's inputs and column blocks.
+    pub fn columns(&self) -> Option<&Columns> {
+        self.columns.as_deref()
     }
 
     fn with_range(mut self) -> Model {
@@ -348,28 +376,12 @@ impl Model {
     /// finite, rounded down to a power of ten: what the OpenAPI document states as the range of
     /// a value, so that a value within it is answered, never refused as an overflow.
     pub fn largest_safe_value(&self) -> f64 {
-        // Per feature, how the preprocessing scales a value (`gain`) and moves it (`shift`).
+        // Per weight column, how a value reaches it: scaled by `gain`, moved by `shift`.
         let width = self.features.len();
-        let (gain, shift): (Vec<f64>, Vec<f64>) = (0..width)
-            .map(|j| match &self.preprocessing {
-                None => (1.0, 0.0),
-                Some(Preprocessing::Standardize(s)) => {
-                    (1.0 / s.scale[j], s.mean[j].abs() / s.scale[j])
-                }
-                Some(Preprocessing::Scale(s)) => {
-                    let at =
-                        |v: &Option<Vec<f64>>, default: f64| v.as_ref().map_or(default, |v| v[j]);
-                    if let Some([low, high]) = s.clip {
-                        return (0.0, low.abs().max(high.abs()));
-                    }
-                    let (d, k) = (at(&s.divide, 1.0).abs(), at(&s.multiply, 1.0).abs());
-                    (
-                        k / d,
-                        at(&s.subtract, 0.0).abs() / d * k + at(&s.add, 0.0).abs(),
-                    )
-                }
-            })
-            .unzip();
+        let (gain, shift): (Vec<f64>, Vec<f64>) = match &self.columns {
+            Some(columns) => columns.bounds().iter().copied().unzip(),
+            None => self.preprocessed_bounds(width),
+        };
         let rows: Vec<(&[f64], f64)> = match &self.scorer {
             Scorer::Binary {
                 weights, intercept, ..
@@ -406,6 +418,30 @@ impl Model {
         format!("1e{exponent}").parse().unwrap_or(1.0)
     }
 
+    /// Per feature, how the preprocessing scales a value (`gain`) and moves it (`shift`).
+    fn preprocessed_bounds(&self, width: usize) -> (Vec<f64>, Vec<f64>) {
+        (0..width)
+            .map(|j| match &self.preprocessing {
+                None => (1.0, 0.0),
+                Some(Preprocessing::Standardize(s)) => {
+                    (1.0 / s.scale[j], s.mean[j].abs() / s.scale[j])
+                }
+                Some(Preprocessing::Scale(s)) => {
+                    let at =
+                        |v: &Option<Vec<f64>>, default: f64| v.as_ref().map_or(default, |v| v[j]);
+                    if let Some([low, high]) = s.clip {
+                        return (0.0, low.abs().max(high.abs()));
+                    }
+                    let (d, k) = (at(&s.divide, 1.0).abs(), at(&s.multiply, 1.0).abs());
+                    (
+                        k / d,
+                        at(&s.subtract, 0.0).abs() / d * k + at(&s.add, 0.0).abs(),
+                    )
+                }
+            })
+            .unzip()
+    }
+
     /// Predicts every row of a checked batch; each row is scored on its own.
     pub fn predict(&self, rows: &Rows) -> Result<Vec<Prediction>, PredictError> {
         if rows.width() != self.features.len() {
@@ -413,6 +449,23 @@ impl Model {
                 expected: self.features.len(),
                 found: rows.width(),
             });
+        }
+        if let Some(columns) = &self.columns {
+            let mut cells = Vec::with_capacity(rows.len() * rows.width());
+            for (row, values) in rows.iter().enumerate() {
+                for (feature, &v) in columns.features().iter().zip(values) {
+                    let cell =
+                        feature
+                            .cell(Value::Number(v))
+                            .map_err(|problem| PredictError::Value {
+                                row,
+                                feature: feature.name.clone(),
+                                problem,
+                            })?;
+                    cells.push(cell);
+                }
+            }
+            return self.predict_table(&Table::new(cells, rows.width()));
         }
         rows.iter()
             .enumerate()
@@ -426,6 +479,80 @@ impl Model {
                     });
                 }
                 self.predict_row(values)
+                    .ok_or(PredictError::ScoreOverflow { row })
+            })
+            .collect()
+    }
+
+    /// Predicts every row of a checked batch, numbers or cells.
+    pub fn predict_batch(&self, batch: &Batch) -> Result<Vec<Prediction>, PredictError> {
+        match batch {
+            Batch::Rows(rows) => self.predict(rows),
+            Batch::Table(table) => self.predict_table(table),
+        }
+    }
+
+    /// Predicts every row of a checked table of inputs; each row is encoded and scored on its
+    /// own. A model without column blocks takes a table of numbers only.
+    pub fn predict_table(&self, table: &Table) -> Result<Vec<Prediction>, PredictError> {
+        if table.width() != self.features.len() {
+            return Err(PredictError::Width {
+                expected: self.features.len(),
+                found: table.width(),
+            });
+        }
+        let Some(columns) = &self.columns else {
+            let mut values = Vec::with_capacity(table.len() * table.width());
+            for (row, cells) in table.iter().enumerate() {
+                for (j, cell) in cells.iter().enumerate() {
+                    match cell {
+                        Cell::Number(v) => values.push(*v),
+                        _ => {
+                            return Err(PredictError::Value {
+                                row,
+                                feature: self.features[j].clone(),
+                                problem: ValueError::Missing,
+                            });
+                        }
+                    }
+                }
+            }
+            let rows =
+                Rows::from_flat(values, &self.features).map_err(|_| PredictError::Width {
+                    expected: self.features.len(),
+                    found: table.width(),
+                })?;
+            return self.predict(&rows);
+        };
+        let mut encoded = Vec::with_capacity(columns.width());
+        let mut scratch = Scratch::default();
+        table
+            .iter()
+            .enumerate()
+            .map(|(row, cells)| {
+                let beyond = cells
+                    .iter()
+                    .position(|c| matches!(c, Cell::Number(v) if v.abs() > self.range));
+                if let Some(j) = beyond {
+                    let Cell::Number(value) = cells[j] else {
+                        unreachable!("found as a number")
+                    };
+                    return Err(PredictError::OutOfRange {
+                        row,
+                        feature: self.features[j].clone(),
+                        value,
+                        bound: self.range,
+                    });
+                }
+                encoded.clear();
+                columns.encode(cells, &mut encoded, &mut scratch).map_err(
+                    |EncodeError { feature, problem }| PredictError::Value {
+                        row,
+                        feature,
+                        problem,
+                    },
+                )?;
+                self.predict_row(&encoded)
                     .ok_or(PredictError::ScoreOverflow { row })
             })
             .collect()

@@ -62,16 +62,16 @@ fn a_missing_field_is_a_json_error_naming_the_field() {
 #[test]
 fn another_format_version_is_refused_before_anything_else() {
     let mut doc = wine_document();
-    doc["format_version"] = 3.into();
+    doc["format_version"] = 4.into();
     doc["features"] = "not even a list".into();
     let err = load(&doc).unwrap_err();
     assert!(
-        matches!(err, ArtifactError::FormatVersion { found: 3, .. }),
+        matches!(err, ArtifactError::FormatVersion { found: 4, .. }),
         "{err:?}"
     );
     assert_eq!(
         err.to_string(),
-        "test.json: format version 3 is not supported, this build reads versions 1 and 2"
+        "test.json: format version 4 is not supported, this build reads versions 1, 2 and 3"
     );
 }
 
@@ -110,13 +110,19 @@ fn format_1_refuses_format_2_fields_and_format_2_requires_them() {
     )
     .unwrap();
     v1["origin"] = serde_json::json!({"kind": "trained", "trainer": "x"});
-    assert_eq!(inconsistency(&v1), Inconsistency::Unexpected("origin"));
+    assert_eq!(
+        inconsistency(&v1),
+        Inconsistency::Unexpected {
+            version: 1,
+            field: "origin"
+        }
+    );
     for field in ["origin", "feature_ranges", "labels", "preprocessing"] {
         let mut doc = wine_document();
         doc.as_object_mut().unwrap().remove(field);
         assert_eq!(
             inconsistency(&doc),
-            Inconsistency::Missing(field),
+            Inconsistency::Missing { version: 2, field },
             "{field}"
         );
     }
