@@ -161,19 +161,35 @@ fn each_kind_of_bad_data_stops_with_one_line_naming_where() {
             r#"flowers.csv: columns "a b" and "a_b" both read as feature "a_b""#,
         ),
         (
-            format!("{header}{}1,two,x\n", rows(10)),
-            options("label"),
-            r#"flowers.csv: line 12, column "b": "two" is not a number"#,
+            format!("{header}{}1.5,2,x\n", rows(10)),
+            Options {
+                categorical: vec!["a".into()],
+                ..options("label")
+            },
+            r#"flowers.csv: line 12, column "a": "1.5" is not an integer, so the column cannot be --categorical"#,
+        ),
+        (
+            format!("{header}{}1,2,x\n", rows(10)),
+            Options {
+                categorical: vec!["label".into()],
+                ..options("label")
+            },
+            r#"--categorical "label": the column is not a feature"#,
         ),
         (
             format!("{header}{}1,,x\n", rows(10)),
             options("label"),
-            r#"flowers.csv: line 12, column "b": the cell is empty"#,
+            r#"flowers.csv: line 12, column "b": a numeric value is missing; pass --impute mean or --impute median to fill such gaps, or drop the column with --exclude "b""#,
         ),
         (
             format!("{header}{}1,NaN,x\n", rows(10)),
             options("label"),
-            r#"flowers.csv: line 12, column "b": "NaN" is not a finite number"#,
+            r#"flowers.csv: line 12, column "b": a numeric value is missing; pass --impute mean or --impute median to fill such gaps, or drop the column with --exclude "b""#,
+        ),
+        (
+            format!("{header}{}1,2,NA\n", rows(10)),
+            options("label"),
+            r#"flowers.csv: line 12, column "label": the cell is missing"#,
         ),
         (
             format!("{header}{}inf,1,x\n", rows(10)),

@@ -7,16 +7,27 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde::Deserialize;
 
-use crate::train::{Features, Options};
+use crate::inputs::Unknown;
+use crate::train::{Features, Options, Statistic};
+
+/// `--unknown`: what a category unseen in training does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnknownArg {
+    Error,
+    Ignore,
+}
 
 /// `train`: fits a logistic regression to a CSV and writes its artifact.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "train",
     about = "Fit a logistic regression to a CSV and write its artifact",
-    long_about = "Fit a logistic regression to a headed CSV of numbers and write its artifact.\n\n\
-Every column but the target (and any --exclude'd) is a feature; a cell that is not a finite \
-number stops training with one line naming the line and column. Labels are the target's values \
+    long_about = "Fit a logistic regression to a headed CSV and write its artifact.\n\n\
+Every column but the target (and any --exclude'd) is a feature: numeric when it holds \
+numbers, categorical (one-hot encoded) when it holds anything else or is named by \
+--categorical. A cell is missing when it is empty or one of pandas' NA strings (NA, NaN, null, \
+None, …): a categorical feature keeps it as its own category, a numeric one needs --impute. A \
+table of numbers without gaps is written as artifact format 2, any other as format 3. Labels are the target's values \
 as written, or made with --above or --class-names. Two classes give a binary model, more a \
 multinomial one.",
     after_help = "Examples:\n  train --data flowers.csv --target species --name flowers --out flowers.json\n  \
@@ -65,6 +76,18 @@ pub struct Args {
     /// the artifact and applied when serving: clients still send raw values.
     #[arg(long)]
     pub standardize: bool,
+    /// Treat these columns of integer codes as categories (a column holding any non-number is
+    /// categorical already).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,…")]
+    pub categorical: Option<Vec<String>>,
+    /// What a category unseen in training does when served: refused (error), or every column
+    /// of its feature 0 (ignore, counted per feature in /metrics).
+    #[arg(long, value_enum, default_value = "error", value_name = "RULE")]
+    pub unknown: UnknownArg,
+    /// Fill a missing numeric value with the training rows' mean or median of its column
+    /// (without it, a gap in a numeric column stops training); clients may then send null.
+    #[arg(long, value_enum, value_name = "STATISTIC")]
+    pub impute: Option<Statistic>,
     /// The field delimiter, one ASCII character.
     #[arg(long, default_value_t = ',', value_name = "C")]
     pub delimiter: char,
@@ -129,6 +152,12 @@ impl Args {
             max_iterations: self.max_iterations,
             standardize: self.standardize,
             delimiter,
+            categorical: self.categorical.clone().unwrap_or_default(),
+            unknown: match self.unknown {
+                UnknownArg::Error => Unknown::Error,
+                UnknownArg::Ignore => Unknown::Ignore,
+            },
+            impute: self.impute,
             ..Options::new(name.clone(), self.target.clone().unwrap_or_default())
         };
         Ok(Run {

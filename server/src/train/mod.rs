@@ -1,6 +1,14 @@
-//! Deterministic training from any headed CSV of numbers.
+//! Deterministic training from any headed CSV, as people have them.
 //!
-//! Every column but the target (and any excluded) is a feature. Labels are the target's values
+//! Every column but the target (and any excluded) is a feature: numeric when it holds numbers,
+//! categorical when it holds anything else (or when named with `--categorical`), any cell
+//! possibly missing (empty, or one of pandas' NA strings). A table of numbers with no gaps is
+//! fitted as it is, or standardized, and written as format 2. Any other table is written as
+//! format 3: categorical features one-hot encoded (categories sorted as scikit-learn's
+//! `OneHotEncoder` sorts them, a missing value seen in training as its own category, last),
+//! then the numeric ones, imputed with `--impute` and standardized with `--standardize`, as
+//! `Pipeline(SimpleImputer, StandardScaler)` would. Every statistic comes from the training
+//! rows, and the rows are fitted through the same column blocks the server encodes with. Labels are the target's values
 //! as written, or made from it: `above` splits a numeric target in two, `class_names` names
 //! integer codes 0..n-1. Two classes give linfa's binary `LogisticRegression`, more its
 //! `MultiLogisticRegression`. The class order is the one linfa's fit produces, and the
@@ -31,11 +39,13 @@ use ndarray::{Array1, Array2};
 use thiserror::Error;
 
 use crate::artifact::{
-    self, Document, FORMAT_VERSION, Hyperparameters, Inconsistency, LabelOptions, Origin,
-    Preprocessing, Range, Training,
+    self, COLUMNS_FORMAT_VERSION, Document, FORMAT_VERSION, Hyperparameters, Inconsistency,
+    LabelOptions, Origin, Preprocessing, Range, Training,
 };
-use crate::model::{Kind, Model, Standardize};
-use crate::rows::Rows;
+use crate::inputs::columns::{Impute, Literal, Scratch};
+use crate::inputs::{self, Block, Category, Cell, Columns, Input, OneHot, Step, Table, Unknown};
+use crate::model::{Kind, Model, Scale, Standardize};
+use table::Column;
 
 /// One in this many rows (the last of each group) is held out for evaluation.
 const HOLD_OUT_EVERY: usize = 5;
@@ -74,6 +84,20 @@ pub struct Options {
     /// Fit a per-feature standardization on the training rows and store it in the artifact.
     pub standardize: bool,
     pub delimiter: u8,
+    /// Columns of integer codes to treat as categories.
+    pub categorical: Vec<String>,
+    /// What a category unseen in training does when served.
+    pub unknown: Unknown,
+    /// Fill missing numeric values with this statistic of the training rows.
+    pub impute: Option<Statistic>,
+}
+
+/// A statistic of a numeric column's training values, as scikit-learn's `SimpleImputer` names
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Statistic {
+    Mean,
+    Median,
 }
 
 impl Options {
@@ -91,6 +115,9 @@ impl Options {
             gradient_tolerance: 1e-6,
             standardize: false,
             delimiter: b',',
+            categorical: vec![],
+            unknown: Unknown::Error,
+            impute: None,
         }
     }
 }
@@ -154,7 +181,30 @@ pub enum TrainError {
         second: String,
         name: String,
     },
-    #[error("{file}: line {line}, column {column:?}: the cell is empty")]
+    #[error("--categorical {column:?}: the column is not a feature")]
+    NotAFeature { column: String },
+    #[error(
+        "{file}: line {line}, column {column:?}: {value:?} is not an integer, so the column cannot be --categorical"
+    )]
+    NotAnInteger {
+        file: String,
+        line: u64,
+        column: String,
+        value: String,
+    },
+    #[error(
+        "{file}: line {line}, column {column:?}: a numeric value is missing; pass --impute mean or --impute median to fill such gaps, or drop the column with --exclude {column:?}"
+    )]
+    MissingNumber {
+        file: String,
+        line: u64,
+        column: String,
+    },
+    #[error("{file}: the table has categories or gaps; its held-out rows are not all numbers")]
+    NotNumbers { file: String },
+    #[error("{file}: column {column:?} has no value in the training rows, so nothing can fill it")]
+    NoValues { file: String, column: String },
+    #[error("{file}: line {line}, column {column:?}: the cell is missing")]
     EmptyCell {
         file: String,
         line: u64,
@@ -240,13 +290,7 @@ pub fn train_bytes(bytes: &[u8], file: &str, options: &Options) -> Result<Traine
     {
         return Err(TrainError::AboveNames { given: names.len() });
     }
-    let table = table::read(
-        bytes,
-        file,
-        options.delimiter,
-        &options.target,
-        &options.features,
-    )?;
+    let table = read_table(bytes, file, options)?;
     let labels = label(&table, file, options)?;
     let classes: BTreeSet<&str> = labels.iter().map(String::as_str).collect();
     if classes.len() == 1 {
@@ -256,14 +300,11 @@ pub fn train_bytes(bytes: &[u8], file: &str, options: &Options) -> Result<Traine
             class: labels[0].clone(),
         });
     }
-
-    let (mut train_x, mut train_y, mut test_x, mut test_y) = (vec![], vec![], vec![], vec![]);
-    for (i, (row, y)) in table.x.iter().zip(&labels).enumerate() {
+    let (mut train_y, mut test_y) = (vec![], vec![]);
+    for (i, y) in labels.iter().enumerate() {
         if is_held_out(i) {
-            test_x.push(row.clone());
             test_y.push(y.clone());
         } else {
-            train_x.push(row.clone());
             train_y.push(y.clone());
         }
     }
@@ -286,26 +327,14 @@ pub fn train_bytes(bytes: &[u8], file: &str, options: &Options) -> Result<Traine
         });
     }
 
-    let width = table.features.len();
-    let ranges = (0..width)
-        .map(|j| Range {
-            min: train_x.iter().map(|r| r[j]).fold(f64::INFINITY, f64::min),
-            max: train_x
-                .iter()
-                .map(|r| r[j])
-                .fold(f64::NEG_INFINITY, f64::max),
-        })
-        .collect();
-    let standardize = options.standardize.then(|| Standardize::fit(&train_x));
-    let fit_rows: Vec<f64> = train_x
-        .iter()
-        .flat_map(|r| match &standardize {
-            Some(s) => s.apply(r),
-            None => r.clone(),
-        })
-        .collect();
+    let design = match table.numbers().filter(|_| options.impute.is_none()) {
+        Some(rows) => Design::numbers(table.features.clone(), rows, options),
+        None => Design::columns(&table, file, options)?,
+    };
+    let width = design.features.len();
     let dataset = Dataset::new(
-        Array2::from_shape_vec((train_y.len(), width), fit_rows).expect("rows have equal width"),
+        Array2::from_shape_vec((train_y.len(), width), design.fit_rows.clone())
+            .expect("rows have equal width"),
         Array1::from_vec(train_y),
     );
 
@@ -333,7 +362,7 @@ pub fn train_bytes(bytes: &[u8], file: &str, options: &Options) -> Result<Traine
             .map_err(fit_error)?;
         let labels = fitted.labels();
         let classes = vec![labels.neg.class.clone(), labels.pos.class.clone()];
-        let model = artifact::binary_model(table.features.clone(), classes, &fitted, 0.5)
+        let model = artifact::binary_model(design.features.clone(), classes, &fitted, 0.5)
             .map_err(unusable)?;
         (model, serde_json::to_value(&fitted))
     } else {
@@ -344,22 +373,24 @@ pub fn train_bytes(bytes: &[u8], file: &str, options: &Options) -> Result<Traine
             .fit(&dataset)
             .map_err(fit_error)?;
         let classes = fitted.classes().to_vec();
-        let model = artifact::multinomial_model(table.features.clone(), classes, &fitted, kind)
+        let model = artifact::multinomial_model(design.features.clone(), classes, &fitted, kind)
             .map_err(unusable)?;
         (model, serde_json::to_value(&fitted))
     };
-    let preprocessing = standardize.map(Preprocessing::Standardize);
-    let model = model.with_preprocessing(preprocessing.clone());
+    let model = match design.columns {
+        Some(columns) => model.with_columns(columns),
+        None => model.with_preprocessing(design.preprocessing.clone()),
+    };
 
     let document = Document {
-        format_version: FORMAT_VERSION,
+        format_version: design.format_version,
         name: options.name.clone(),
         version: options.version.clone(),
         kind,
-        features: table.features.clone(),
+        features: design.features,
         classes: model.classes().to_vec(),
-        preprocessing: Some(preprocessing),
-        feature_ranges: Some(ranges),
+        preprocessing: Some(design.preprocessing),
+        feature_ranges: Some(design.ranges),
         labels: Some(Some(LabelOptions {
             target: table.target.clone(),
             above: options.above,
@@ -368,6 +399,8 @@ pub fn train_bytes(bytes: &[u8], file: &str, options: &Options) -> Result<Traine
         origin: Some(Origin::Trained {
             trainer: TRAINER.to_owned(),
         }),
+        inputs: design.inputs,
+        columns: design.blocks,
         model: fitted_json.expect("a fitted model serialises"),
         training: Some(Training {
             data_file: file.to_owned(),
@@ -383,7 +416,7 @@ pub fn train_bytes(bytes: &[u8], file: &str, options: &Options) -> Result<Traine
                 gradient_tolerance: options.gradient_tolerance,
                 fit_intercept: true,
             },
-            held_out_accuracy: accuracy(&model, &test_x, &test_y),
+            held_out_accuracy: accuracy(&model, &design.held_out, &test_y),
             trainer: TRAINER.to_owned(),
         }),
     };
@@ -392,18 +425,299 @@ pub fn train_bytes(bytes: &[u8], file: &str, options: &Options) -> Result<Traine
     Ok(Trained { artifact, model })
 }
 
-/// The feature rows `train` holds out for evaluation, in file order, as written (raw).
-pub fn held_out_rows(data: &Path, options: &Options) -> Result<Vec<Vec<f64>>, TrainError> {
-    let (bytes, file) = read(data)?;
-    let table = table::read(
-        &bytes,
-        &file,
+/// What the fit sees and the artifact describes, for one of the two formats.
+struct Design {
+    format_version: u64,
+    /// The weight columns' names.
+    features: Vec<String>,
+    preprocessing: Option<Preprocessing>,
+    inputs: Option<Vec<Input>>,
+    blocks: Option<Vec<Block>>,
+    columns: Option<Columns>,
+    /// Per input, the training values' range; `None` for a categorical one.
+    ranges: Vec<Option<Range>>,
+    /// The training rows as the fit sees them, row-major.
+    fit_rows: Vec<f64>,
+    /// The held-out rows as a client would send them; `None` for a row the model refuses (a
+    /// category training never saw).
+    held_out: Vec<Option<Vec<Cell>>>,
+}
+
+impl Design {
+    /// A table of numbers with no gaps: format 2, fitted on the values or their standardization.
+    fn numbers(features: Vec<String>, rows: Vec<Vec<f64>>, options: &Options) -> Design {
+        let (train, test): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .enumerate()
+            .partition(|(i, _)| !is_held_out(*i));
+        let train: Vec<Vec<f64>> = train.into_iter().map(|(_, r)| r).collect();
+        let width = train.first().map_or(0, Vec::len);
+        let ranges = (0..width)
+            .map(|j| Some(range(train.iter().map(|r| r[j])).expect("a training row")))
+            .collect();
+        let standardize = options.standardize.then(|| Standardize::fit(&train));
+        let fit_rows = train
+            .iter()
+            .flat_map(|r| match &standardize {
+                Some(s) => s.apply(r),
+                None => r.clone(),
+            })
+            .collect();
+        Design {
+            format_version: FORMAT_VERSION,
+            features,
+            preprocessing: standardize.map(Preprocessing::Standardize),
+            inputs: None,
+            blocks: None,
+            columns: None,
+            ranges,
+            fit_rows,
+            held_out: test
+                .into_iter()
+                .map(|(_, r)| Some(r.into_iter().map(Cell::Number).collect()))
+                .collect(),
+        }
+    }
+
+    /// Any other table: format 3, its categorical features one-hot encoded, then its numeric
+    /// ones imputed and standardized as the options say.
+    fn columns(table: &table::Table, file: &str, options: &Options) -> Result<Design, TrainError> {
+        let training = |values: &[Option<f64>]| -> Vec<f64> {
+            values
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !is_held_out(*i))
+                .filter_map(|(_, v)| *v)
+                .collect()
+        };
+        let mut inputs = vec![];
+        let mut one_hot = (vec![], vec![]);
+        let mut numeric = (vec![], vec![]);
+        let mut ranges = vec![];
+        for ((name, header), column) in table
+            .features
+            .iter()
+            .zip(&table.headers)
+            .zip(&table.columns)
+        {
+            match column {
+                Column::Categorical(values) => {
+                    inputs.push(Input {
+                        name: name.clone(),
+                        kind: inputs::Kind::Categorical,
+                    });
+                    let seen: BTreeSet<&Category> = values
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !is_held_out(*i))
+                        .filter_map(|(_, v)| v.as_ref())
+                        .collect();
+                    let mut categories: Vec<Option<Category>> =
+                        seen.into_iter().cloned().map(Some).collect();
+                    if values
+                        .iter()
+                        .enumerate()
+                        .any(|(i, v)| !is_held_out(i) && v.is_none())
+                    {
+                        categories.push(None);
+                    }
+                    one_hot.0.push(name.clone());
+                    one_hot.1.push(categories);
+                    ranges.push(None);
+                }
+                Column::Numeric(values) => {
+                    inputs.push(Input {
+                        name: name.clone(),
+                        kind: inputs::Kind::Numeric,
+                    });
+                    if options.impute.is_none()
+                        && let Some(k) = values.iter().position(Option::is_none)
+                    {
+                        return Err(TrainError::MissingNumber {
+                            file: file.to_owned(),
+                            line: table.y[k].0,
+                            column: header.clone(),
+                        });
+                    }
+                    let seen = training(values);
+                    let no_values = || TrainError::NoValues {
+                        file: file.to_owned(),
+                        column: header.clone(),
+                    };
+                    ranges.push(Some(range(seen.iter().copied()).ok_or_else(no_values)?));
+                    numeric.0.push(name.clone());
+                    numeric.1.push(values);
+                }
+            }
+        }
+
+        let mut blocks = vec![];
+        let mut features = vec![];
+        if !one_hot.0.is_empty() {
+            for (name, categories) in one_hot.0.iter().zip(&one_hot.1) {
+                features.extend(categories.iter().map(|c| match c {
+                    Some(Category::Text(s)) => format!("{name}_{s}"),
+                    Some(c) => format!("{name}_{c}"),
+                    None => format!("{name}_nan"),
+                }));
+            }
+            blocks.push(Block {
+                features: one_hot.0.clone(),
+                steps: vec![Step::OneHot(OneHot {
+                    drop: vec![None; one_hot.1.len()],
+                    categories: one_hot.1,
+                    unknown: options.unknown,
+                })],
+            });
+        }
+        if !numeric.0.is_empty() {
+            let mut steps = vec![];
+            let fill: Option<Vec<f64>> = options.impute.map(|statistic| {
+                numeric
+                    .1
+                    .iter()
+                    .map(|values| statistic.of(&training(values)))
+                    .collect()
+            });
+            if let Some(fill) = &fill {
+                steps.push(Step::Impute(Impute {
+                    fill: fill.iter().map(|v| Some(Literal::Number(*v))).collect(),
+                    indicators: vec![],
+                }));
+            }
+            if options.standardize {
+                let rows: Vec<Vec<f64>> = (0..table.y.len())
+                    .filter(|i| !is_held_out(*i))
+                    .map(|i| {
+                        numeric
+                            .1
+                            .iter()
+                            .enumerate()
+                            .map(|(j, values)| {
+                                values[i].unwrap_or_else(|| fill.as_ref().map_or(0.0, |f| f[j]))
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let Standardize { mean, scale } = Standardize::fit(&rows);
+                steps.push(Step::Scale(Scale {
+                    scaler: "StandardScaler".into(),
+                    subtract: Some(mean),
+                    divide: Some(scale),
+                    multiply: None,
+                    add: None,
+                    clip: None,
+                }));
+            }
+            features.extend(numeric.0.iter().cloned());
+            blocks.push(Block {
+                features: numeric.0,
+                steps,
+            });
+        }
+        let columns = Columns::new(&inputs, &blocks, features.len()).map_err(|problem| {
+            TrainError::Unusable {
+                model: options.name.clone(),
+                problem: problem.into(),
+            }
+        })?;
+
+        let mut fit_rows = Vec::with_capacity(table.y.len() * columns.width());
+        let mut held_out = vec![];
+        let mut scratch = Scratch::default();
+        for i in 0..table.y.len() {
+            let cells: Option<Vec<Cell>> = table
+                .columns
+                .iter()
+                .zip(columns.features())
+                .map(|(column, feature)| match column {
+                    Column::Numeric(values) => Some(values[i].map_or(Cell::Missing, Cell::Number)),
+                    Column::Categorical(values) => match &values[i] {
+                        None => Some(Cell::Missing),
+                        Some(c) => match feature.index(c) {
+                            Some(k) => Some(Cell::Category(k)),
+                            None => feature.accepts_unknown.then_some(Cell::Unknown),
+                        },
+                    },
+                })
+                .collect();
+            if is_held_out(i) {
+                held_out.push(cells);
+                continue;
+            }
+            let cells = cells.expect("training categories are known");
+            columns
+                .encode(&cells, &mut fit_rows, &mut scratch)
+                .map_err(|e| TrainError::Unusable {
+                    model: options.name.clone(),
+                    problem: Inconsistency::Encode(e.to_string()),
+                })?;
+        }
+        Ok(Design {
+            format_version: COLUMNS_FORMAT_VERSION,
+            features,
+            preprocessing: None,
+            inputs: Some(inputs),
+            blocks: Some(blocks),
+            columns: Some(columns),
+            ranges,
+            fit_rows,
+            held_out,
+        })
+    }
+}
+
+impl Statistic {
+    /// This statistic of `values` (not empty), as numpy computes it.
+    fn of(self, values: &[f64]) -> f64 {
+        match self {
+            Statistic::Mean => values.iter().sum::<f64>() / values.len() as f64,
+            Statistic::Median => {
+                let mut sorted = values.to_vec();
+                sorted.sort_by(f64::total_cmp);
+                let mid = sorted.len() / 2;
+                if sorted.len() % 2 == 1 {
+                    sorted[mid]
+                } else {
+                    (sorted[mid - 1] + sorted[mid]) / 2.0
+                }
+            }
+        }
+    }
+}
+
+/// The smallest and largest of `values`; `None` when there are none.
+fn range(values: impl Iterator<Item = f64>) -> Option<Range> {
+    values.fold(None, |range, v| {
+        Some(match range {
+            None => Range { min: v, max: v },
+            Some(Range { min, max }) => Range {
+                min: min.min(v),
+                max: max.max(v),
+            },
+        })
+    })
+}
+
+/// The table as the options select and type it.
+fn read_table(bytes: &[u8], file: &str, options: &Options) -> Result<table::Table, TrainError> {
+    table::read(
+        bytes,
+        file,
         options.delimiter,
         &options.target,
         &options.features,
-    )?;
-    Ok(table
-        .x
+        &options.categorical,
+    )
+}
+
+/// The feature rows `train` holds out for evaluation, in file order, as written (raw), for a
+/// table of numbers with no gaps.
+pub fn held_out_rows(data: &Path, options: &Options) -> Result<Vec<Vec<f64>>, TrainError> {
+    let (bytes, file) = read(data)?;
+    let table = read_table(&bytes, &file, options)?;
+    let rows = table.numbers().ok_or(TrainError::NotNumbers { file })?;
+    Ok(rows
         .into_iter()
         .enumerate()
         .filter(|(i, _)| is_held_out(*i))
@@ -481,18 +795,19 @@ fn describe(target: &str, options: &Options) -> String {
     }
 }
 
-/// Share of `rows` that the served model labels as `labels` says.
-fn accuracy(model: &Model, rows: &[Vec<f64>], labels: &[String]) -> f64 {
-    let Ok(rows) = Rows::from_rows(rows, model.features()) else {
-        return 0.0;
-    };
-    let Ok(predictions) = model.predict(&rows) else {
-        return 0.0;
-    };
-    let correct = predictions
+/// Share of held-out rows that the served model labels as `labels` says; a row it refuses
+/// counts as wrong.
+fn accuracy(model: &Model, rows: &[Option<Vec<Cell>>], labels: &[String]) -> f64 {
+    let correct = rows
         .iter()
         .zip(labels)
-        .filter(|(p, label)| model.classes()[p.class] == **label)
+        .filter(|(row, label)| {
+            let Some(row) = row else { return false };
+            let table = Table::new(row.clone(), row.len());
+            model
+                .predict_table(&table)
+                .is_ok_and(|p| model.classes()[p[0].class] == **label)
+        })
         .count();
     correct as f64 / labels.len() as f64
 }

@@ -1,21 +1,66 @@
-//! Reading a headed CSV into feature rows and target cells, refusing anything that is not a
-//! clean table of finite numbers with one line that names the file, the line and the column.
+//! Reading a headed CSV into typed feature columns and target cells, as people have such files:
+//! a column of numbers is numeric, a column holding anything else is categorical, and a cell is
+//! missing when it is empty or one of pandas' default NA strings. What cannot be used stops with
+//! one line that names the file, the line and the column.
 
 use csv::{ReaderBuilder, StringRecord};
 
+use crate::inputs::Category;
 use crate::train::{Features, TrainError};
+
+/// The strings `pandas.read_csv` reads as missing by default (its `STR_NA_VALUES`), and the
+/// empty cell.
+pub(crate) const NA_VALUES: [&str; 19] = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+/// Whether a trimmed cell is a missing value.
+pub(crate) fn is_missing(cell: &str) -> bool {
+    NA_VALUES.contains(&cell)
+}
+
+/// One feature column, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Column {
+    /// Finite numbers; `None` where the cell is missing.
+    Numeric(Vec<Option<f64>>),
+    /// Categories (strings, or integers for a column made categorical by name); `None` where
+    /// the cell is missing.
+    Categorical(Vec<Option<Category>>),
+}
 
 /// The table as training needs it.
 #[derive(Debug, Clone)]
 pub(crate) struct Table {
     /// Feature names, normalised (see [`normalise`]), in column order.
     pub features: Vec<String>,
+    /// The feature columns as written in the header, for messages.
+    pub headers: Vec<String>,
+    /// One typed column per feature.
+    pub columns: Vec<Column>,
     /// The target column as written in the header.
     pub target: String,
-    /// One row of feature values per data line.
-    pub x: Vec<Vec<f64>>,
     /// The target cell of each data line, trimmed, with its file line number.
     pub y: Vec<(u64, String)>,
+}
+
+impl Table {
+    /// The rows as numbers, when every column is numeric and no cell is missing: the table
+    /// format 2 describes.
+    pub fn numbers(&self) -> Option<Vec<Vec<f64>>> {
+        let columns: Vec<&Vec<Option<f64>>> = self
+            .columns
+            .iter()
+            .map(|c| match c {
+                Column::Numeric(values) => Some(values),
+                Column::Categorical(_) => None,
+            })
+            .collect::<Option<_>>()?;
+        (0..self.y.len())
+            .map(|i| columns.iter().map(|c| c[i]).collect())
+            .collect()
+    }
 }
 
 /// `"fixed acidity"` → `fixed_acidity`: names that are easy to use as JSON keys.
@@ -44,6 +89,7 @@ pub(crate) fn read(
     delimiter: u8,
     target: &str,
     selection: &Features,
+    categorical: &[String],
 ) -> Result<Table, TrainError> {
     let file = file.to_owned();
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -144,12 +190,26 @@ pub(crate) fn read(
         }
     }
 
-    let mut table = Table {
-        features: chosen.iter().map(|&i| normalised[i].clone()).collect(),
-        target: header[target_at].clone(),
-        x: vec![],
-        y: vec![],
-    };
+    let mut forced = vec![false; chosen.len()];
+    for name in categorical {
+        let i = find(name).ok_or_else(|| TrainError::NoColumn {
+            file: file.clone(),
+            column: name.clone(),
+            columns: header.clone(),
+        })?;
+        match chosen.iter().position(|&c| c == i) {
+            Some(k) => forced[k] = true,
+            None => {
+                return Err(TrainError::NotAFeature {
+                    column: header[i].clone(),
+                });
+            }
+        }
+    }
+
+    let mut cells: Vec<Vec<String>> = vec![vec![]; chosen.len()];
+    let mut lines = vec![];
+    let mut y = vec![];
     let mut record = StringRecord::new();
     loop {
         let line = reader.position().line();
@@ -167,32 +227,117 @@ pub(crate) fn read(
                 found: record.len(),
             });
         }
-        let mut row = Vec::with_capacity(chosen.len());
-        for &i in &chosen {
-            row.push(number(&record[i], &file, line, &header[i])?);
+        for (column, &i) in cells.iter_mut().zip(&chosen) {
+            column.push(record[i].trim().to_owned());
         }
         let label = record[target_at].trim();
-        if label.is_empty() {
+        if is_missing(label) {
             return Err(TrainError::EmptyCell {
                 file,
                 line,
                 column: header[target_at].clone(),
             });
         }
-        table.x.push(row);
-        table.y.push((line, label.to_owned()));
+        lines.push(line);
+        y.push((line, label.to_owned()));
     }
-    if table.x.is_empty() {
+    if y.is_empty() {
         return Err(TrainError::NoRows { file });
     }
-    Ok(table)
+    let columns = cells
+        .into_iter()
+        .zip(&chosen)
+        .zip(forced)
+        .map(|((cells, &i), forced)| typed(cells, &lines, &file, &header[i], forced))
+        .collect::<Result<_, _>>()?;
+    Ok(Table {
+        features: chosen.iter().map(|&i| normalised[i].clone()).collect(),
+        headers: chosen.iter().map(|&i| header[i].clone()).collect(),
+        columns,
+        target: header[target_at].clone(),
+        y,
+    })
+}
+
+/// One column's cells, typed: numeric when every present cell is a number (a non-finite one is
+/// refused), categorical otherwise or when `forced` (then every present cell must be an
+/// integer).
+fn typed(
+    cells: Vec<String>,
+    lines: &[u64],
+    file: &str,
+    column: &str,
+    forced: bool,
+) -> Result<Column, TrainError> {
+    let numbers: Option<Vec<Option<f64>>> = cells
+        .iter()
+        .map(|c| {
+            if is_missing(c) {
+                Some(None)
+            } else {
+                c.parse::<f64>().ok().map(Some)
+            }
+        })
+        .collect();
+    let Some(numbers) = numbers else {
+        if forced {
+            let (k, cell) = cells
+                .iter()
+                .enumerate()
+                .find(|(_, c)| !is_missing(c) && c.parse::<f64>().is_err())
+                .expect("a cell that is not a number");
+            return Err(not_an_integer(file, lines[k], column, cell));
+        }
+        return Ok(Column::Categorical(
+            cells
+                .into_iter()
+                .map(|c| (!is_missing(&c)).then_some(Category::Text(c)))
+                .collect(),
+        ));
+    };
+    if let Some(k) = numbers
+        .iter()
+        .position(|v| v.is_some_and(|v| !v.is_finite()))
+    {
+        return Err(TrainError::NotFinite {
+            file: file.to_owned(),
+            line: lines[k],
+            column: column.to_owned(),
+            value: cells[k].clone(),
+        });
+    }
+    if !forced {
+        return Ok(Column::Numeric(numbers));
+    }
+    numbers
+        .iter()
+        .zip(&cells)
+        .zip(lines)
+        .map(|((v, cell), line)| match v {
+            None => Ok(None),
+            Some(v) if v.fract() == 0.0 && v.abs() < 9_007_199_254_740_992.0 => {
+                Ok(Some(Category::Integer(*v as i64)))
+            }
+            Some(_) => Err(not_an_integer(file, *line, column, cell)),
+        })
+        .collect::<Result<_, _>>()
+        .map(Column::Categorical)
+}
+
+fn not_an_integer(file: &str, line: u64, column: &str, cell: &str) -> TrainError {
+    TrainError::NotAnInteger {
+        file: file.to_owned(),
+        line,
+        column: column.to_owned(),
+        value: cell.to_owned(),
+    }
 }
 
 /// A cell as a finite number.
 pub(crate) fn number(cell: &str, file: &str, line: u64, column: &str) -> Result<f64, TrainError> {
     let cell = cell.trim();
     let at = || (file.to_owned(), line, column.to_owned());
-    if cell.is_empty() {
+    if is_missing(cell) {
         let (file, line, column) = at();
         return Err(TrainError::EmptyCell { file, line, column });
     }
