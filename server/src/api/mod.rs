@@ -1,11 +1,14 @@
 //! Wire types: what clients send and receive, for the seed API, the Open Inference Protocol and
 //! KServe's V1 protocol.
 //!
-//! Decoding ends at checked [`Rows`](crate::Rows); nothing past this module sees raw JSON. Each
-//! API has one entry that takes the body's bytes: [`seed::decode`], [`v2::decode`],
-//! [`v1::decode`].
+//! Decoding ends at a checked [`Batch`](crate::inputs::Batch): [`Rows`](crate::Rows) of numbers
+//! for a model of numeric features, a [`Table`](crate::inputs::Table) of cells (categories,
+//! missing values) for a model with column blocks, read by [`cells`]. Nothing past this module
+//! sees raw JSON. Each API has one entry that takes the body's bytes and the model:
+//! [`seed::decode`], [`v2::decode`], [`v1::decode`].
 
 pub mod binary;
+pub(crate) mod cells;
 pub mod seed;
 pub mod v1;
 pub mod v2;

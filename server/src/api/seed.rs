@@ -12,7 +12,8 @@ use crate::api::scan;
 use crate::artifact::{Artifact, Origin, Training};
 use crate::contract::errors::{ApiError, RowProblem};
 use crate::contract::limits::Limits;
-use crate::model::Prediction;
+use crate::inputs::{Batch, FeatureDescription};
+use crate::model::{Model, Prediction};
 use crate::rows::{InputError, Rows};
 
 /// `POST /predict` body.
@@ -38,13 +39,18 @@ enum Shape {
     Named(Vec<(String, Number)>),
 }
 
-/// The `/predict` body, decoded and checked against the model's features and the batch limit.
-pub fn decode(body: &[u8], features: &[String], max_rows: usize) -> Result<Rows, ApiError> {
+/// The `/predict` body, decoded and checked against the model's inputs and the batch limit.
+pub fn decode(body: &[u8], model: &Model, max_rows: usize) -> Result<Batch, ApiError> {
+    if let Some(columns) = model.columns() {
+        return crate::api::cells::seed(body, columns, max_rows).map(Batch::Table);
+    }
     let request = match PredictRequest::scan(body) {
         Some(scanned) => scanned,
         None => crate::api::parse_json::<PredictRequest>(body)?,
     };
-    request.into_rows(features, max_rows)
+    request
+        .into_rows(model.features(), max_rows)
+        .map(Batch::Rows)
 }
 
 impl PredictRequest {
@@ -311,6 +317,9 @@ pub struct ModelResponse<'a> {
     pub version: &'a str,
     pub kind: &'a str,
     pub features: &'a [String],
+    /// Each feature's kind, categories and what it accepts, for a model with column blocks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Vec<FeatureDescription<'a>>>,
     pub classes: &'a [String],
     pub artifact_sha256: &'a str,
     /// Trained here or imported; `null` for a format 1 artifact.
@@ -328,6 +337,9 @@ impl<'a> ModelResponse<'a> {
             version: artifact.version(),
             kind: model.kind().as_str(),
             features: model.features(),
+            inputs: model
+                .columns()
+                .map(|c| c.features().iter().map(|f| f.describe()).collect()),
             classes: model.classes(),
             artifact_sha256: artifact.sha256(),
             origin: artifact.origin(),

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::seed::{Instances, PredictRequest};
 use crate::contract::errors::ApiError;
-use crate::model::Prediction;
-use crate::rows::Rows;
+use crate::inputs::Batch;
+use crate::model::{Model, Prediction};
 
 /// `:predict` body: the rows under `instances`, or under `inputs` as KServe also accepts.
 /// Other fields are ignored, as KServe's server ignores them.
@@ -19,15 +19,20 @@ struct V1Request {
     instances: Instances,
 }
 
-/// The `:predict` body, decoded and checked against the model's features and the batch limit.
-pub fn decode(body: &[u8], features: &[String], max_rows: usize) -> Result<Rows, ApiError> {
+/// The `:predict` body, decoded and checked against the model's inputs and the batch limit.
+pub fn decode(body: &[u8], model: &Model, max_rows: usize) -> Result<Batch, ApiError> {
+    if let Some(columns) = model.columns() {
+        return crate::api::cells::v1(body, columns, max_rows).map(Batch::Table);
+    }
     let request = match PredictRequest::scan(body) {
         Some(scanned) => scanned,
         None => PredictRequest {
             instances: crate::api::parse_json::<V1Request>(body)?.instances,
         },
     };
-    request.into_rows(features, max_rows)
+    request
+        .into_rows(model.features(), max_rows)
+        .map(Batch::Rows)
 }
 
 /// `:predict` answer.
@@ -80,8 +85,9 @@ pub struct ModelList<'a> {
 mod tests {
     use super::*;
 
-    fn features() -> Vec<String> {
-        vec!["a".into(), "b".into()]
+    fn model() -> Model {
+        let features = vec!["a".into(), "b".into()];
+        Model::binary(features, ["n".into(), "y".into()], vec![1.0, 1.0], 0.0, 0.5)
     }
 
     #[test]
@@ -90,10 +96,12 @@ mod tests {
             r#"{"instances": [[1, 2], {"b": 4, "a": 3}]}"#,
             r#"{"inputs": [[1, 2], {"a": 3, "b": 4}], "parameters": {}}"#,
         ] {
-            let rows = decode(body.as_bytes(), &features(), 10).unwrap();
+            let Batch::Rows(rows) = decode(body.as_bytes(), &model(), 10).unwrap() else {
+                panic!("a numeric model's batch is rows")
+            };
             assert_eq!(rows.iter().collect::<Vec<_>>(), [[1.0, 2.0], [3.0, 4.0]]);
         }
-        assert!(decode(br#"{"rows": [[1, 2]]}"#, &features(), 10).is_err());
+        assert!(decode(br#"{"rows": [[1, 2]]}"#, &model(), 10).is_err());
     }
 
     #[test]

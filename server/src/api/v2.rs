@@ -17,7 +17,8 @@ use crate::api::binary;
 use crate::artifact::Artifact;
 use crate::contract::errors::{ApiError, TensorError};
 use crate::contract::v2::{INPUT, LABEL, PREDICT, PREDICT_PROBA, PROBABILITIES};
-use crate::model::Prediction;
+use crate::inputs::Batch;
+use crate::model::{Model, Prediction};
 use crate::rows::Rows;
 
 /// `POST /v2/models/{name}/infer` body. Unknown fields are ignored, as the protocol allows
@@ -35,7 +36,7 @@ pub struct InferRequest {
 }
 
 /// An optional field that, when present, must be a `T` (not `null`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<T>, D::Error> {
     T::deserialize(deserializer).map(Some)
@@ -152,7 +153,7 @@ pub struct Outputs {
 #[derive(Debug)]
 pub struct Inference {
     pub id: Option<String>,
-    pub rows: Rows,
+    pub batch: Batch,
     pub outputs: Outputs,
 }
 
@@ -161,10 +162,13 @@ pub struct Inference {
 pub fn decode(
     header: &[u8],
     binary: &[u8],
-    features: &[String],
+    model: &Model,
     max_rows: usize,
 ) -> Result<Inference, ApiError> {
-    crate::api::parse_json::<InferRequest>(header)?.into_rows(features, max_rows, binary)
+    if let Some(columns) = model.columns() {
+        return crate::api::cells::v2(header, binary, columns, max_rows);
+    }
+    crate::api::parse_json::<InferRequest>(header)?.into_rows(model.features(), max_rows, binary)
 }
 
 impl InferRequest {
@@ -202,7 +206,7 @@ impl InferRequest {
         };
         Ok(Inference {
             id: self.id,
-            rows,
+            batch: Batch::Rows(rows),
             outputs,
         })
     }
@@ -522,7 +526,7 @@ fn convert(data: &mut [f64], datatype: &str, name: &str) -> Result<(), TensorErr
 
 /// The outputs asked for, each binary when it says so, or when the request makes binary the
 /// default and it does not say otherwise; every output when none is named.
-fn requested(
+pub(crate) fn requested(
     outputs: Option<&[RequestedOutput]>,
     binary_default: bool,
 ) -> Result<Outputs, TensorError> {
@@ -776,8 +780,8 @@ pub struct ModelMetadata<'a> {
     pub name: &'a str,
     pub versions: [&'a str; 1],
     pub platform: &'static str,
-    pub inputs: [TensorMetadata; 1],
-    pub outputs: [TensorMetadata; 2],
+    pub inputs: Vec<TensorMetadata<'a>>,
+    pub outputs: [TensorMetadata<'a>; 2],
     /// Not part of the core protocol: the order of the input's columns and of the
     /// probabilities' columns.
     pub parameters: ModelParameters<'a>,
@@ -785,8 +789,8 @@ pub struct ModelMetadata<'a> {
 
 /// A tensor's name, datatype and shape; `-1` is a variable dimension.
 #[derive(Debug, Serialize)]
-pub struct TensorMetadata {
-    pub name: &'static str,
+pub struct TensorMetadata<'a> {
+    pub name: &'a str,
     pub datatype: &'static str,
     pub shape: Vec<i64>,
 }
@@ -804,11 +808,24 @@ impl<'a> ModelMetadata<'a> {
             name: artifact.name(),
             versions: [artifact.version()],
             platform: "linfa-logistic",
-            inputs: [TensorMetadata {
-                name: INPUT,
-                datatype: "FP64",
-                shape: vec![-1, model.features().len() as i64],
-            }],
+            // A model with column blocks takes one input per feature, as MLServer's pandas
+            // codec sends them.
+            inputs: match model.columns() {
+                None => vec![TensorMetadata {
+                    name: INPUT,
+                    datatype: "FP64",
+                    shape: vec![-1, model.features().len() as i64],
+                }],
+                Some(columns) => columns
+                    .features()
+                    .iter()
+                    .map(|f| TensorMetadata {
+                        name: &f.name,
+                        datatype: f.datatype(),
+                        shape: vec![-1],
+                    })
+                    .collect(),
+            },
             outputs: [
                 TensorMetadata {
                     name: LABEL,
@@ -859,8 +876,8 @@ mod tests {
         let flat = r#"{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP64","data":[1,2,3,4]}]}"#;
         let nested =
             r#"{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP64","data":[[1,2],[3,4]]}]}"#;
-        let a = rows(flat, &[]).unwrap().rows;
-        let b = rows(nested, &[]).unwrap().rows;
+        let a = rows(flat, &[]).unwrap().batch.rows().clone();
+        let b = rows(nested, &[]).unwrap().batch.rows().clone();
         assert_eq!(a, b);
         assert_eq!(a.len(), 2);
     }
@@ -869,7 +886,10 @@ mod tests {
     fn fp32_values_are_read_as_f32() {
         let json = r#"{"inputs":[{"name":"x","shape":[1,1],"datatype":"FP32","data":[0.1]}]}"#;
         let inference = request(json).into_rows(&names(1), 10, &[]).unwrap();
-        assert_eq!(inference.rows.iter().next().unwrap()[0], f64::from(0.1f32));
+        assert_eq!(
+            inference.batch.rows().iter().next().unwrap()[0],
+            f64::from(0.1f32)
+        );
     }
 
     #[test]
@@ -962,12 +982,17 @@ mod tests {
         );
         let got = rows(&pd, &[]).unwrap();
         assert_eq!(
-            got.rows.iter().collect::<Vec<_>>(),
+            got.batch.rows().iter().collect::<Vec<_>>(),
             [[1.0, 3.0], [2.0, 4.0]]
         );
         let flat = request(&[column("f0", "[2]", "[1,2]"), column("f1", "[2]", "[3,4]")]);
         assert_eq!(
-            rows(&flat, &[]).unwrap().rows.iter().collect::<Vec<_>>(),
+            rows(&flat, &[])
+                .unwrap()
+                .batch
+                .rows()
+                .iter()
+                .collect::<Vec<_>>(),
             [[1.0, 3.0], [2.0, 4.0]]
         );
 
@@ -1124,7 +1149,7 @@ mod tests {
             match (from_json, from_binary) {
                 (Ok(a), Ok(b)) => {
                     let bits = |r: &Rows| r.iter().flatten().map(|v| v.to_bits()).collect::<Vec<_>>();
-                    prop_assert_eq!(bits(&a.rows), bits(&b.rows));
+                    prop_assert_eq!(bits(a.batch.rows()), bits(b.batch.rows()));
                 }
                 (a, b) => prop_assert_eq!(a.map(|_| ()).map_err(|e| e.to_string()), b.map(|_| ()).map_err(|e| e.to_string())),
             }

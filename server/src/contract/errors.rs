@@ -179,7 +179,7 @@ pub enum TensorError {
     },
 }
 
-/// What is wrong with a row given as an object of feature values.
+/// What is wrong with a row's features or values.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum RowProblem {
     #[error("unknown feature {name:?}; expected {expected:?}")]
@@ -188,6 +188,13 @@ pub enum RowProblem {
     Repeated(String),
     #[error("missing feature {0:?}")]
     Missing(String),
+    /// A value that does not fit its feature: a wrong type, an unknown category, a `null`
+    /// nothing fills.
+    #[error("feature {feature:?}: {problem}")]
+    Value {
+        feature: String,
+        problem: crate::inputs::ValueError,
+    },
 }
 
 /// How much of a request's path an error message or a log line repeats.

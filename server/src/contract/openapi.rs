@@ -11,6 +11,7 @@ use crate::api::v2::{LARGEST_INT64, LARGEST_UINT64};
 
 use crate::artifact::Artifact;
 use crate::contract::limits::Limits;
+use crate::inputs::{Feature, Kind};
 
 /// The template: every route, with no model's facts in it.
 pub const TEMPLATE: &str = include_str!("openapi.json");
@@ -72,6 +73,22 @@ pub fn document(artifact: &Artifact, limits: Limits) -> Value {
         .into();
     rows[1]["required"] = json!(features);
     rows[1]["additionalProperties"] = false.into();
+    if let Some(columns) = model.columns() {
+        // Each feature its own values: a number in range, or one of its categories (any
+        // string where unknown ones are ignored), `null` where it may be missing.
+        let each: Vec<Value> = columns
+            .features()
+            .iter()
+            .map(|f| feature_schema(f, bound))
+            .collect();
+        rows[0]["items"] = json!({ "anyOf": each });
+        rows[1]["properties"] = features
+            .iter()
+            .cloned()
+            .zip(each)
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
     schemas["PredictRequest"]["example"] = json!({ "instances": [example] });
 
     let prediction = &mut schemas["PredictResponse"]["properties"]["predictions"]["items"];
@@ -91,13 +108,59 @@ pub fn document(artifact: &Artifact, limits: Limits) -> Value {
     v1[1]["minItems"] = classes.len().into();
     v1[1]["maxItems"] = classes.len().into();
     schemas["V1PredictRequest"]["example"] = json!({ "instances": [example] });
-    schemas["V2InferRequest"]["properties"]["inputs"]["items"] = one_row_tensor(features, bound);
-
-    schemas["V2InferRequest"]["example"] = json!({
-        "id": "1",
-        "inputs": [{"name": "input", "shape": [1, width], "datatype": "FP64", "data": example}],
-    });
+    match model.columns() {
+        None => {
+            schemas["V2InferRequest"]["properties"]["inputs"]["items"] =
+                one_row_tensor(features, bound);
+            schemas["V2InferRequest"]["example"] = json!({
+                "id": "1",
+                "inputs": [{"name": "input", "shape": [1, width], "datatype": "FP64", "data": example}],
+            });
+        }
+        Some(columns) => {
+            // One input per feature, as MLServer's pandas codec sends a DataFrame.
+            let inputs: Vec<Value> = columns
+                .features()
+                .iter()
+                .zip(&example)
+                .map(|(f, value)| {
+                    json!({"name": f.name, "shape": [1], "datatype": f.datatype(), "data": [value]})
+                })
+                .collect();
+            schemas["V2InferRequest"]["properties"]["inputs"]["items"] = json!({
+                "type": "object",
+                "required": ["name", "shape", "datatype"],
+                "description": "One input per feature, named as the feature, shape [N] or [N, 1]: BYTES for a categorical feature (an integer datatype where its categories are integers), a numeric datatype for a numeric one; null (NaN in binary data) is a missing value.",
+                "properties": {"name": {"type": "string", "enum": features}},
+            });
+            schemas["V2InferRequest"]["example"] = json!({ "id": "1", "inputs": inputs });
+        }
+    }
     doc
+}
+
+/// The values one feature of a model with column blocks takes.
+fn feature_schema(feature: &Feature, bound: f64) -> Value {
+    let mut schema = match feature.kind {
+        Kind::Numeric => json!({"type": "number", "minimum": -bound, "maximum": bound}),
+        Kind::Categorical if feature.accepts_unknown => json!({
+            "type": match feature.datatype() { "INT64" => "integer", "BOOL" => "boolean", _ => "string" },
+            "description": format!("A category; known: {}. Any other is accepted and encoded as all zeros.", json!(feature.categories)),
+        }),
+        Kind::Categorical => {
+            let mut known = json!(feature.categories);
+            if feature.accepts_missing
+                && let Some(list) = known.as_array_mut()
+            {
+                list.push(Value::Null);
+            }
+            json!({ "enum": known })
+        }
+    };
+    if feature.accepts_missing {
+        schema["nullable"] = true.into();
+    }
+    schema
 }
 
 /// The V2 JSON form the schema can state exactly: one row as one `[1, F]` tensor, one branch
@@ -166,15 +229,22 @@ fn one_row_tensor(features: &[String], bound: f64) -> Value {
     json!({ "oneOf": branches })
 }
 
-/// A plausible row: the middle of each feature's training range, or zeros for an artifact
-/// that records no ranges.
-fn example_row(artifact: &Artifact) -> Vec<f64> {
-    match artifact.feature_ranges() {
+/// A plausible row: the middle of each numeric feature's training range (zeros for an
+/// artifact that records no ranges), a categorical feature's first category.
+fn example_row(artifact: &Artifact) -> Vec<Value> {
+    let features = artifact.model().columns().map(|c| c.features());
+    match artifact.input_ranges() {
         Some(ranges) => ranges
             .iter()
-            .map(|r| r.min + (r.max - r.min) / 2.0)
+            .enumerate()
+            .map(|(j, r)| match r {
+                Some(r) => json!(r.min + (r.max - r.min) / 2.0),
+                None => features
+                    .and_then(|f| f[j].categories.first())
+                    .map_or(Value::Null, |c| json!(c)),
+            })
             .collect(),
-        None => vec![0.0; artifact.model().features().len()],
+        None => vec![json!(0.0); artifact.model().features().len()],
     }
 }
 

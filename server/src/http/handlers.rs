@@ -13,8 +13,8 @@ use crate::contract::v2;
 use crate::http::body::Body;
 use crate::http::metrics;
 use crate::http::state::State;
-use crate::model::Prediction;
-use crate::rows::Rows;
+use crate::inputs::Batch;
+use crate::model::{Model, Prediction};
 
 /// Runs the handler of the matched route.
 pub fn dispatch(
@@ -137,13 +137,8 @@ fn infer(
         }
     };
     let model = state.artifact().model();
-    let inference = infer::decode(
-        header,
-        tensors,
-        model.features(),
-        state.limits().max_batch_rows,
-    )?;
-    let predictions = model.predict(&inference.rows)?;
+    let inference = infer::decode(header, tensors, model, state.limits().max_batch_rows)?;
+    let predictions = model.predict_batch(&inference.batch)?;
     state.metrics().predicted(template, predictions.len());
     let answer = InferResponse::new(
         state.artifact(),
@@ -161,8 +156,8 @@ fn infer(
     })
 }
 
-/// An API's decoding of a body of rows: bytes, the model's features, the batch limit.
-type Decode = fn(&[u8], &[String], usize) -> Result<Rows, ApiError>;
+/// An API's decoding of a body of rows: bytes, the model, the batch limit.
+type Decode = fn(&[u8], &Model, usize) -> Result<Batch, ApiError>;
 
 /// A JSON body of rows, decoded by its API's `decode`, predicted and counted.
 fn rows_predicted(
@@ -174,8 +169,8 @@ fn rows_predicted(
 ) -> Result<Vec<Prediction>, ApiError> {
     let body = json_body(request, body)?;
     let model = state.artifact().model();
-    let rows = decode(&body, model.features(), state.limits().max_batch_rows)?;
-    let predictions = model.predict(&rows)?;
+    let batch = decode(&body, model, state.limits().max_batch_rows)?;
+    let predictions = model.predict_batch(&batch)?;
     state.metrics().predicted(template, predictions.len());
     Ok(predictions)
 }

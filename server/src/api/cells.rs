@@ -1,0 +1,588 @@
+//! Requests to a model with column blocks (format 3): values as JSON or the binary tensor
+//! extension gives them — numbers, categories, `null` — checked against each feature into a
+//! [`Table`]. A model of numbers only never comes here: its rows keep their one-pass path.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value as Json;
+
+use crate::api::v2::{self, Inference, RequestParameters, RequestedOutput, TensorParameters};
+use crate::contract::errors::{ApiError, RowProblem, TensorError};
+use crate::inputs::{Batch, Cell, Columns, Feature, Kind, Table, Value};
+use crate::rows::InputError;
+
+/// One row as a client wrote it: values in feature order, or keyed by feature name (keys kept
+/// in order, repeats included, so that a repeated feature is refused rather than overwritten).
+#[derive(Debug)]
+pub(crate) enum RowIn {
+    Values(Vec<Json>),
+    Named(Vec<(String, Json)>),
+}
+
+impl<'de> Deserialize<'de> for RowIn {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RowIn, D::Error> {
+        deserializer.deserialize_any(RowVisitor)
+    }
+}
+
+struct RowVisitor;
+
+impl<'de> Visitor<'de> for RowVisitor {
+    type Value = RowIn;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of feature values or an object of them")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RowIn, A::Error> {
+        let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(8));
+        while let Some(v) = seq.next_element()? {
+            values.push(v);
+        }
+        Ok(RowIn::Values(values))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RowIn, A::Error> {
+        let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(pair) = map.next_entry()? {
+            pairs.push(pair);
+        }
+        Ok(RowIn::Named(pairs))
+    }
+}
+
+/// `{"instances": [...]}` (the seed API, which refuses other fields).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedBody {
+    instances: Vec<RowIn>,
+}
+
+/// `{"instances": [...]}` or `{"inputs": [...]}` (KServe V1, which ignores other fields).
+#[derive(Debug, Deserialize)]
+struct V1Body {
+    #[serde(alias = "inputs")]
+    instances: Vec<RowIn>,
+}
+
+/// A seed-API body of rows, checked into a table.
+pub(crate) fn seed(body: &[u8], columns: &Columns, max_rows: usize) -> Result<Table, ApiError> {
+    let SeedBody { instances } = crate::api::parse_json(body)?;
+    rows(instances, columns, max_rows)
+}
+
+/// A KServe V1 body of rows, checked into a table.
+pub(crate) fn v1(body: &[u8], columns: &Columns, max_rows: usize) -> Result<Table, ApiError> {
+    let V1Body { instances } = crate::api::parse_json(body)?;
+    rows(instances, columns, max_rows)
+}
+
+fn rows(instances: Vec<RowIn>, columns: &Columns, max_rows: usize) -> Result<Table, ApiError> {
+    if instances.len() > max_rows {
+        return Err(ApiError::BatchTooLarge {
+            rows: instances.len(),
+            limit: max_rows,
+        });
+    }
+    if instances.is_empty() {
+        return Err(InputError::Empty.into());
+    }
+    let features = columns.features();
+    let width = features.len();
+    let mut cells = Vec::with_capacity(instances.len() * width);
+    for (row, instance) in instances.into_iter().enumerate() {
+        match instance {
+            RowIn::Values(values) => {
+                if values.len() != width {
+                    return Err(InputError::Width {
+                        row,
+                        expected: width,
+                        found: values.len(),
+                    }
+                    .into());
+                }
+                for (feature, value) in features.iter().zip(&values) {
+                    cells.push(cell(row, feature, value)?);
+                }
+            }
+            RowIn::Named(pairs) => {
+                let refuse = |problem| ApiError::Row { row, problem };
+                let mut named: Vec<Option<&Json>> = vec![None; width];
+                for (name, value) in &pairs {
+                    let Some(i) = features.iter().position(|f| f.name == *name) else {
+                        return Err(refuse(RowProblem::UnknownFeature {
+                            name: name.clone(),
+                            expected: features.iter().map(|f| f.name.clone()).collect(),
+                        }));
+                    };
+                    if named[i].replace(value).is_some() {
+                        return Err(refuse(RowProblem::Repeated(name.clone())));
+                    }
+                }
+                for (feature, value) in features.iter().zip(named) {
+                    let value =
+                        value.ok_or_else(|| refuse(RowProblem::Missing(feature.name.clone())))?;
+                    cells.push(cell(row, feature, value)?);
+                }
+            }
+        }
+    }
+    Ok(Table::new(cells, width))
+}
+
+/// One JSON value checked against its feature.
+pub(crate) fn cell(row: usize, feature: &Feature, json: &Json) -> Result<Cell, ApiError> {
+    let value = match json {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
+        // The non-finite tokens, quoted by the JSON reader, are numbers to a numeric feature.
+        Json::String(s) if feature.kind == Kind::Numeric => match s.as_str() {
+            "NaN" => Value::Number(f64::NAN),
+            "Infinity" => Value::Number(f64::INFINITY),
+            "-Infinity" => Value::Number(f64::NEG_INFINITY),
+            s => Value::Text(s),
+        },
+        Json::String(s) => Value::Text(s),
+        Json::Array(_) | Json::Object(_) => {
+            return Err(ApiError::Invalid {
+                detail: format!(
+                    "row {row}, feature {:?}: expected a number, a category or null, found {}",
+                    feature.name,
+                    if json.is_array() {
+                        "an array"
+                    } else {
+                        "an object"
+                    }
+                ),
+            });
+        }
+    };
+    checked(row, feature, value)
+}
+
+/// One value checked against its feature, refused naming row and feature.
+pub(crate) fn checked(row: usize, feature: &Feature, value: Value<'_>) -> Result<Cell, ApiError> {
+    feature.cell(value).map_err(|problem| ApiError::Row {
+        row,
+        problem: RowProblem::Value {
+            feature: feature.name.clone(),
+            problem,
+        },
+    })
+}
+
+/// A V2 infer request to a model with column blocks: its elements kept as JSON, since they
+/// may be strings and `null`.
+#[derive(Debug, Deserialize)]
+struct InferRequest {
+    #[serde(default, deserialize_with = "v2::present")]
+    id: Option<String>,
+    inputs: Vec<InputTensor>,
+    #[serde(default, deserialize_with = "v2::present")]
+    outputs: Option<Vec<RequestedOutput>>,
+    #[serde(default, deserialize_with = "v2::present")]
+    parameters: Option<RequestParameters>,
+}
+
+#[derive(Debug, Deserialize)]
+struct InputTensor {
+    name: String,
+    shape: Vec<i64>,
+    datatype: String,
+    #[serde(default, deserialize_with = "v2::present")]
+    parameters: Option<TensorParameters>,
+    #[serde(default, deserialize_with = "v2::present")]
+    data: Option<Json>,
+}
+
+/// A V2 infer body to a model with column blocks: one input per feature, named as the feature,
+/// each `[N]` or `[N, 1]` (`BYTES` for a categorical feature, as MLServer's pandas codec sends
+/// it; a numeric datatype for a numeric one, or for integer categories), or one `[N, F]`
+/// tensor of numbers when every feature is numeric. In JSON a `null` element is a missing
+/// value; in binary tensor data a `BYTES` element is a 4-byte little-endian length and its
+/// bytes, and a missing number is NaN.
+pub(crate) fn v2(
+    header: &[u8],
+    binary: &[u8],
+    columns: &Columns,
+    max_rows: usize,
+) -> Result<Inference, ApiError> {
+    let request: InferRequest = crate::api::parse_json(header)?;
+    let binary_default = request
+        .parameters
+        .as_ref()
+        .and_then(|p| p.binary_data_output)
+        .unwrap_or(false);
+    let outputs = v2::requested(request.outputs.as_deref(), binary_default)?;
+    let features = columns.features();
+    let declared = request
+        .inputs
+        .iter()
+        .filter_map(|i| i.parameters.as_ref().and_then(|p| p.binary_data_size))
+        .try_fold(0u64, u64::checked_add)
+        .unwrap_or(u64::MAX);
+    if declared != binary.len() as u64 {
+        return Err(TensorError::BinaryTotal {
+            declared,
+            found: binary.len(),
+        }
+        .into());
+    }
+    let names_features = request
+        .inputs
+        .iter()
+        .any(|i| features.iter().any(|f| f.name == i.name));
+    let width = features.len();
+    let mut offset = 0;
+    let mut take = |input: &InputTensor| -> &[u8] {
+        match input.parameters.as_ref().and_then(|p| p.binary_data_size) {
+            Some(size) => {
+                let bytes = &binary[offset..offset + size as usize];
+                offset += size as usize;
+                bytes
+            }
+            None => &[],
+        }
+    };
+    let cells = if names_features {
+        let mut columns: Vec<Option<Vec<Cell>>> = vec![None; width];
+        let mut first: Option<(String, usize)> = None;
+        for input in &request.inputs {
+            let Some(at) = features.iter().position(|f| f.name == input.name) else {
+                return Err(TensorError::UnknownInput {
+                    input: input.name.clone(),
+                    expected: features.iter().map(|f| f.name.clone()).collect(),
+                }
+                .into());
+            };
+            let rows = match input.shape.as_slice() {
+                [n] | [n, 1] => usize::try_from(*n).map_err(|_| TensorError::Negative {
+                    input: input.name.clone(),
+                    shape: input.shape.clone(),
+                })?,
+                _ => {
+                    return Err(TensorError::ColumnShape {
+                        input: input.name.clone(),
+                        shape: input.shape.clone(),
+                    }
+                    .into());
+                }
+            };
+            if rows > max_rows {
+                return Err(ApiError::BatchTooLarge {
+                    rows,
+                    limit: max_rows,
+                });
+            }
+            match &first {
+                None => first = Some((input.name.clone(), rows)),
+                Some((first, expected)) if *expected != rows => {
+                    return Err(TensorError::InputLengths {
+                        input: input.name.clone(),
+                        rows,
+                        first: first.clone(),
+                        expected: *expected,
+                    }
+                    .into());
+                }
+                Some(_) => {}
+            }
+            let bytes = take(input);
+            let values = elements(input, rows, bytes)?;
+            let column = values
+                .iter()
+                .enumerate()
+                .map(|(row, value)| element(row, &features[at], input, value))
+                .collect::<Result<Vec<Cell>, ApiError>>()?;
+            if columns[at].replace(column).is_some() {
+                return Err(TensorError::RepeatedInput {
+                    input: input.name.clone(),
+                }
+                .into());
+            }
+        }
+        let columns: Vec<Vec<Cell>> = columns
+            .into_iter()
+            .zip(features)
+            .map(|(c, f)| {
+                c.ok_or_else(|| TensorError::MissingInput {
+                    feature: f.name.clone(),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        let rows = first.map_or(0, |(_, n)| n);
+        (0..rows)
+            .flat_map(|r| columns.iter().map(move |c| c[r]))
+            .collect::<Vec<Cell>>()
+    } else {
+        let [input] = <[&InputTensor; 1]>::try_from(request.inputs.iter().collect::<Vec<_>>())
+            .map_err(|inputs| TensorError::InputCount {
+                found: inputs.len(),
+            })?;
+        let Ok([rows, found]) = <[i64; 2]>::try_from(input.shape.as_slice()) else {
+            return Err(TensorError::Rank {
+                input: input.name.clone(),
+                shape: input.shape.clone(),
+            }
+            .into());
+        };
+        let (Ok(rows), Ok(found)) = (usize::try_from(rows), usize::try_from(found)) else {
+            return Err(TensorError::Negative {
+                input: input.name.clone(),
+                shape: input.shape.clone(),
+            }
+            .into());
+        };
+        if found != width {
+            return Err(ApiError::Width {
+                input: input.name.clone(),
+                expected: width,
+                found,
+            });
+        }
+        if rows > max_rows {
+            return Err(ApiError::BatchTooLarge {
+                rows,
+                limit: max_rows,
+            });
+        }
+        let bytes = take(input);
+        let values = elements(input, rows.saturating_mul(width), bytes)?;
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, value)| element(i / width, &features[i % width], input, value))
+            .collect::<Result<Vec<Cell>, ApiError>>()?
+    };
+    if cells.is_empty() {
+        return Err(InputError::Empty.into());
+    }
+    Ok(Inference {
+        id: request.id,
+        batch: Batch::Table(Table::new(cells, width)),
+        outputs,
+    })
+}
+
+/// One element of a tensor, as JSON or binary data gave it.
+#[derive(Debug)]
+enum Element {
+    Json(Json),
+    Number(f64),
+    Bytes(Vec<u8>),
+}
+
+/// A tensor's `count` elements, from its JSON `data` (flattened) or its binary `bytes`.
+fn elements(input: &InputTensor, count: usize, bytes: &[u8]) -> Result<Vec<Element>, ApiError> {
+    let name = || input.name.clone();
+    let size = input.parameters.as_ref().and_then(|p| p.binary_data_size);
+    let elements = match (&input.data, size) {
+        (Some(_), Some(_)) => return Err(TensorError::BinaryAndData { input: name() }.into()),
+        (None, None) => return Err(TensorError::NoData { input: name() }.into()),
+        (Some(data), None) => {
+            let mut flat = vec![];
+            flatten(data, &mut flat);
+            flat.into_iter()
+                .cloned()
+                .map(Element::Json)
+                .collect::<Vec<_>>()
+        }
+        (None, Some(_)) if input.datatype == "BYTES" => {
+            let mut out = vec![];
+            let mut rest = bytes;
+            while let Some((length, tail)) = rest.split_first_chunk::<4>() {
+                let length = u32::from_le_bytes(*length) as usize;
+                if tail.len() < length {
+                    break;
+                }
+                out.push(Element::Bytes(tail[..length].to_vec()));
+                rest = &tail[length..];
+            }
+            if !rest.is_empty() {
+                return Err(ApiError::Invalid {
+                    detail: format!(
+                        "input {:?}: the BYTES data does not split into 4-byte lengths and their bytes",
+                        input.name
+                    ),
+                });
+            }
+            out
+        }
+        (None, Some(size)) => {
+            let Some(element) = crate::api::binary::element_size(&input.datatype) else {
+                return Err(TensorError::Datatype {
+                    input: name(),
+                    datatype: input.datatype.clone(),
+                }
+                .into());
+            };
+            if size != (element * count) as u64 {
+                return Err(TensorError::BinarySize {
+                    input: name(),
+                    size,
+                    shape: input.shape.clone(),
+                    datatype: input.datatype.clone(),
+                    expected: element * count,
+                }
+                .into());
+            }
+            crate::api::binary::values(bytes, &input.datatype)
+                .into_iter()
+                .map(Element::Number)
+                .collect()
+        }
+    };
+    if elements.len() != count {
+        return Err(TensorError::DataLength {
+            input: name(),
+            shape: input.shape.clone(),
+            needed: count,
+            found: elements.len(),
+        }
+        .into());
+    }
+    Ok(elements)
+}
+
+/// Appends every element of a possibly nested JSON array, in order.
+fn flatten<'a>(json: &'a Json, out: &mut Vec<&'a Json>) {
+    match json {
+        Json::Array(items) => items.iter().for_each(|item| flatten(item, out)),
+        other => out.push(other),
+    }
+}
+
+/// One element checked against its datatype and its feature.
+fn element(
+    row: usize,
+    feature: &Feature,
+    input: &InputTensor,
+    element: &Element,
+) -> Result<Cell, ApiError> {
+    let datatype = input.datatype.as_str();
+    let numeric = crate::api::binary::element_size(datatype).is_some();
+    let fits = match feature.kind {
+        Kind::Numeric => numeric,
+        Kind::Categorical if feature.integer_categories() => numeric || datatype == "BYTES",
+        Kind::Categorical if feature.boolean_categories() => datatype == "BOOL",
+        Kind::Categorical => datatype == "BYTES",
+    };
+    if !fits {
+        let expected = match feature.kind {
+            Kind::Numeric => "a numeric datatype (FP64, FP32 or an integer type)",
+            Kind::Categorical if feature.boolean_categories() => "BOOL",
+            Kind::Categorical if feature.integer_categories() => "BYTES or an integer datatype",
+            Kind::Categorical => "BYTES",
+        };
+        return Err(ApiError::Invalid {
+            detail: format!(
+                "input {:?}: datatype {datatype:?} does not fit feature {:?}; use {expected}",
+                input.name, feature.name
+            ),
+        });
+    }
+    match element {
+        Element::Json(json) => cell(row, feature, json),
+        // A missing number travels as NaN in binary data, as pandas holds it.
+        Element::Number(v) if v.is_nan() => checked(row, feature, Value::Null),
+        Element::Number(v) => checked(row, feature, Value::Number(*v)),
+        Element::Bytes(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) => checked(row, feature, Value::Text(text)),
+            Err(_) => Err(ApiError::Invalid {
+                detail: format!(
+                    "row {row}, input {:?}: a BYTES element is not UTF-8",
+                    input.name
+                ),
+            }),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::columns::{Block, OneHot, Step, Unknown};
+    use crate::inputs::{Category, Input};
+
+    fn columns() -> Columns {
+        let inputs = vec![
+            Input {
+                name: "sex".into(),
+                kind: Kind::Categorical,
+            },
+            Input {
+                name: "mass".into(),
+                kind: Kind::Numeric,
+            },
+        ];
+        let blocks = vec![
+            Block {
+                features: vec!["sex".into()],
+                steps: vec![Step::OneHot(OneHot {
+                    categories: vec![vec![
+                        Some(Category::Text("female".into())),
+                        Some(Category::Text("male".into())),
+                        None,
+                    ]],
+                    drop: vec![None],
+                    unknown: Unknown::Error,
+                })],
+            },
+            Block {
+                features: vec!["mass".into()],
+                steps: vec![],
+            },
+        ];
+        Columns::new(&inputs, &blocks, 4).unwrap()
+    }
+
+    #[test]
+    fn arrays_and_objects_give_the_same_cells() {
+        let body = br#"{"instances": [["male", 3.5], {"mass": 3.5, "sex": "male"}, [null, 1]]}"#;
+        let table = seed(body, &columns(), 10).unwrap();
+        let rows: Vec<&[Cell]> = table.iter().collect();
+        assert_eq!(rows[0], [Cell::Category(1), Cell::Number(3.5)]);
+        assert_eq!(rows[0], rows[1]);
+        assert_eq!(rows[2], [Cell::Missing, Cell::Number(1.0)]);
+    }
+
+    #[test]
+    fn refusals_name_row_feature_and_value() {
+        let refused = |body: &str| seed(body.as_bytes(), &columns(), 10).unwrap_err();
+        assert_eq!(
+            refused(r#"{"instances": [["male", 1], ["x", 1]]}"#).to_string(),
+            r#"row 1: feature "sex": unknown category "x"; known: ["female", "male"]"#
+        );
+        assert_eq!(
+            refused(r#"{"instances": [["male", "heavy"]]}"#).to_string(),
+            r#"row 0: feature "mass": expected a number, found "heavy""#
+        );
+        assert_eq!(
+            refused(r#"{"instances": [[1, 2]]}"#).to_string(),
+            r#"row 0: feature "sex": expected a category (a string), found 1"#
+        );
+        assert_eq!(
+            refused(r#"{"instances": [["male", null]]}"#).to_string(),
+            r#"row 0: feature "mass": the value is missing (null), and this model has nothing to fill it with"#
+        );
+        assert_eq!(
+            refused(r#"{"instances": [{"sex": "male", "sex": "female", "mass": 1}]}"#).to_string(),
+            r#"row 0: feature "sex" is given twice"#
+        );
+        assert!(matches!(
+            refused(r#"{"instances": []}"#),
+            ApiError::Input(InputError::Empty)
+        ));
+        assert!(
+            v1(
+                br#"{"inputs": [["male", 1]], "parameters": {}}"#,
+                &columns(),
+                10
+            )
+            .is_ok()
+        );
+    }
+}
