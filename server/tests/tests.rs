@@ -10,6 +10,7 @@ mod import;
 mod prediction;
 mod readme;
 mod socket;
+mod tables;
 mod train_csv;
 mod training;
 mod transport;
