@@ -218,19 +218,13 @@ pub(crate) fn v2(
         .unwrap_or(false);
     let outputs = v2::requested(request.outputs.as_deref(), binary_default)?;
     let features = columns.features();
-    let declared = request
-        .inputs
-        .iter()
-        .filter_map(|i| i.parameters.as_ref().and_then(|p| p.binary_data_size))
-        .try_fold(0u64, u64::checked_add)
-        .unwrap_or(u64::MAX);
-    if declared != binary.len() as u64 {
-        return Err(TensorError::BinaryTotal {
-            declared,
-            found: binary.len(),
-        }
-        .into());
-    }
+    v2::binary_total(
+        request
+            .inputs
+            .iter()
+            .map(|i| i.parameters.as_ref().and_then(|p| p.binary_data_size)),
+        binary,
+    )?;
     let names_features = request
         .inputs
         .iter()

@@ -267,18 +267,12 @@ fn columns(
     max_rows: usize,
     binary: &[u8],
 ) -> Result<Rows, ApiError> {
-    let declared = inputs
-        .iter()
-        .filter_map(|i| i.parameters.as_ref().and_then(|p| p.binary_data_size))
-        .try_fold(0u64, u64::checked_add)
-        .unwrap_or(u64::MAX);
-    if declared != binary.len() as u64 {
-        return Err(TensorError::BinaryTotal {
-            declared,
-            found: binary.len(),
-        }
-        .into());
-    }
+    binary_total(
+        inputs
+            .iter()
+            .map(|i| i.parameters.as_ref().and_then(|p| p.binary_data_size)),
+        binary,
+    )?;
     let mut columns: Vec<Option<Vec<f64>>> = vec![None; features.len()];
     let mut first: Option<(String, usize)> = None;
     let mut offset = 0;
@@ -361,6 +355,25 @@ fn columns(
         .flat_map(|r| columns.iter().map(move |c| c[r]))
         .collect();
     Ok(Rows::from_flat(flat, features)?)
+}
+
+/// Refuses binary data whose length is not the sum of the inputs' `binary_data_size`s.
+pub(crate) fn binary_total(
+    sizes: impl Iterator<Item = Option<u64>>,
+    binary: &[u8],
+) -> Result<(), TensorError> {
+    let declared = sizes
+        .flatten()
+        .try_fold(0u64, u64::checked_add)
+        .unwrap_or(u64::MAX);
+    if declared == binary.len() as u64 {
+        Ok(())
+    } else {
+        Err(TensorError::BinaryTotal {
+            declared,
+            found: binary.len(),
+        })
+    }
 }
 
 /// A tensor's elements, from its JSON `data` or its binary bytes (`binary`, which must be all
