@@ -289,7 +289,7 @@ pub(crate) fn v2(
             let column = values
                 .iter()
                 .enumerate()
-                .map(|(row, value)| element(row, &features[at], input, value))
+                .map(|(row, value)| element(row, row, &features[at], input, value))
                 .collect::<Result<Vec<Cell>, ApiError>>()?;
             if columns[at].replace(column).is_some() {
                 return Err(TensorError::RepeatedInput {
@@ -348,7 +348,7 @@ pub(crate) fn v2(
         values
             .iter()
             .enumerate()
-            .map(|(i, value)| element(i / width, &features[i % width], input, value))
+            .map(|(i, value)| element(i, i / width, &features[i % width], input, value))
             .collect::<Result<Vec<Cell>, ApiError>>()?
     };
     if cells.is_empty() {
@@ -449,8 +449,9 @@ fn flatten<'a>(json: &'a Json, out: &mut Vec<&'a Json>) {
     }
 }
 
-/// One element checked against its datatype and its feature.
+/// Element `index` (of row `row`) checked against its datatype and its feature.
 fn element(
+    index: usize,
     row: usize,
     feature: &Feature,
     input: &InputTensor,
@@ -479,6 +480,26 @@ fn element(
         });
     }
     match element {
+        // A JSON number in a numeric tensor is a value of that datatype, as in a model of
+        // numbers: an FP32 element is read as an f32, an integer one must be whole and in range.
+        Element::Json(Json::Number(n)) if numeric => {
+            let mut value = [n.as_f64().unwrap_or(f64::NAN)];
+            v2::convert(&mut value, datatype, &input.name).map_err(|e| match e {
+                TensorError::OutOfType {
+                    input,
+                    value,
+                    datatype,
+                    ..
+                } => TensorError::OutOfType {
+                    input,
+                    element: index,
+                    value,
+                    datatype,
+                },
+                other => other,
+            })?;
+            checked(row, feature, Value::Number(value[0]))
+        }
         Element::Json(json) => cell(row, feature, json),
         // A missing number travels as NaN in binary data, as pandas holds it.
         Element::Number(v) if v.is_nan() => checked(row, feature, Value::Null),
@@ -578,5 +599,32 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn a_json_number_in_a_numeric_input_is_a_value_of_its_datatype() {
+        let request = |datatype: &str, value: &str| {
+            format!(
+                r#"{{"inputs": [{{"name": "sex", "shape": [1], "datatype": "BYTES", "data": ["male"]}},
+                   {{"name": "mass", "shape": [1], "datatype": "{datatype}", "data": [{value}]}}]}}"#
+            )
+        };
+        let cells = |datatype, value| {
+            let inference = v2(request(datatype, value).as_bytes(), &[], &columns(), 10)?;
+            match inference.batch {
+                Batch::Table(table) => Ok(table.iter().next().unwrap()[1]),
+                Batch::Rows(_) => panic!("a model with blocks decodes a table"),
+            }
+        };
+        assert_eq!(
+            cells("FP32", "0.1").unwrap(),
+            Cell::Number(f64::from(0.1f32))
+        );
+        assert_eq!(cells("FP64", "0.1").unwrap(), Cell::Number(0.1));
+        assert!(matches!(
+            cells("INT32", "1.5"),
+            Err(ApiError::Tensor(TensorError::OutOfType { element: 0, .. }))
+        ));
+        assert_eq!(cells("INT32", "7").unwrap(), Cell::Number(7.0));
     }
 }

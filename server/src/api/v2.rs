@@ -486,7 +486,7 @@ pub const LARGEST_INT64: f64 = EXACT_INTEGERS as f64;
 pub const LARGEST_UINT64: f64 = EXACT_INTEGERS as f64;
 
 /// Narrows values to `datatype`, refusing those it cannot hold.
-fn convert(data: &mut [f64], datatype: &str, name: &str) -> Result<(), TensorError> {
+pub(crate) fn convert(data: &mut [f64], datatype: &str, name: &str) -> Result<(), TensorError> {
     let integer_range = match datatype {
         "FP64" => return Ok(()),
         "FP32" => {
