@@ -7,6 +7,7 @@
 
 use server::Artifact;
 use server::contract::fixtures::{GoldenFile, SklearnReference};
+use server::inputs::Datum;
 use server::train;
 
 use crate::util::{fixtures, reference_artifacts};
@@ -15,13 +16,13 @@ use crate::util::{fixtures, reference_artifacts};
 const HELD_OUT_CASE_ROWS: usize = 25;
 
 /// Every model with a golden file: its artifact and its held-out rows.
-fn models() -> Vec<(Artifact, Vec<Vec<f64>>)> {
-    let mut models: Vec<(Artifact, Vec<Vec<f64>>)> = reference_artifacts()
+fn models() -> Vec<(Artifact, Vec<Vec<Datum>>)> {
+    let mut models: Vec<(Artifact, Vec<Vec<Datum>>)> = reference_artifacts()
         .into_iter()
         .map(|(run, artifact)| {
             (
                 artifact,
-                train::held_out_rows(&run.data, &run.options).unwrap(),
+                train::held_out_instances(&run.data, &run.options).unwrap(),
             )
         })
         .collect();
@@ -32,27 +33,35 @@ fn models() -> Vec<(Artifact, Vec<Vec<f64>>)> {
             &std::fs::read(fixtures().join(format!("sklearn/{model}.reference.json"))).unwrap(),
         )
         .unwrap();
-        models.push((artifact, reference.rows));
+        let rows = reference
+            .rows
+            .iter()
+            .map(|r| r.iter().copied().map(Datum::Number).collect())
+            .collect();
+        models.push((artifact, rows));
     }
     models
 }
 
-fn expected_file(artifact: &Artifact, held_out: &[Vec<f64>]) -> GoldenFile {
-    let width = artifact.model().features().len();
-    let file = GoldenFile::compute(
-        artifact,
-        [
-            ("single held-out row", held_out[..1].to_vec()),
-            ("held-out rows", held_out[..HELD_OUT_CASE_ROWS].to_vec()),
-            (
-                "far outside the training range",
-                GoldenFile::far_rows(width),
-            ),
-        ],
-    );
+fn expected_file(artifact: &Artifact, held_out: &[Vec<Datum>]) -> GoldenFile {
+    let model = artifact.model();
+    let mut batches = vec![
+        ("single held-out row", held_out[..1].to_vec()),
+        ("held-out rows", held_out[..HELD_OUT_CASE_ROWS].to_vec()),
+        (
+            "far outside the training range",
+            GoldenFile::far_rows(model),
+        ),
+    ];
+    let gaps = GoldenFile::gap_rows(model, &held_out[0]);
+    if !gaps.is_empty() {
+        batches.push(("missing values", gaps));
+    }
+    let expected = batches.len();
+    let file = GoldenFile::compute(artifact, batches);
     assert_eq!(
         file.cases.len(),
-        3,
+        expected,
         "{}: a golden batch was refused",
         artifact.name()
     );

@@ -4,8 +4,10 @@
 use linfa::prelude::*;
 use linfa_logistic::{FittedLogisticRegression, MultiFittedLogisticRegression};
 use ndarray::Array2;
+use server::contract::fixtures;
+use server::inputs::columns::Scratch;
 use server::train;
-use server::{Artifact, Kind, Rows};
+use server::{Artifact, Kind};
 
 use crate::util::{assert_same_bits, reference_artifacts, reference_runs};
 
@@ -31,10 +33,10 @@ fn a_saved_model_loads_and_predicts_identically() {
         let loaded = Artifact::from_bytes(&trained.artifact, name).unwrap();
         assert_eq!(loaded.model(), &trained.model);
 
-        let rows = train::held_out_rows(&run.data, &run.options).unwrap();
-        let rows = Rows::from_rows(&rows, trained.model.features()).unwrap();
-        let before = trained.model.predict(&rows).unwrap();
-        let after = loaded.model().predict(&rows).unwrap();
+        let rows = train::held_out_instances(&run.data, &run.options).unwrap();
+        let rows = fixtures::checked(&trained.model, &rows).unwrap();
+        let before = trained.model.predict_batch(&rows).unwrap();
+        let after = loaded.model().predict_batch(&rows).unwrap();
         for (b, a) in before.iter().zip(&after) {
             assert_eq!(b.class, a.class);
             assert_same_bits(name, &b.probabilities, &a.probabilities);
@@ -70,21 +72,35 @@ fn the_served_kernel_agrees_with_linfa() {
         let document: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let model = artifact.model();
 
-        let rows = train::held_out_rows(&run.data, &run.options).unwrap();
-        // linfa's model takes the rows as it was fitted on them: standardized, if it was.
-        let fitted_rows: Vec<Vec<f64>> = rows
-            .iter()
-            .map(|r| {
-                model
-                    .preprocessing()
-                    .map_or_else(|| r.clone(), |s| s.apply(r))
-            })
-            .collect();
-        let x = Array2::from_shape_vec((rows.len(), model.features().len()), fitted_rows.concat())
-            .unwrap();
-        let ours = model
-            .predict(&Rows::from_rows(&rows, model.features()).unwrap())
-            .unwrap();
+        let rows = train::held_out_instances(&run.data, &run.options).unwrap();
+        let batch = fixtures::checked(model, &rows).unwrap();
+        // linfa's model takes the rows as it was fitted on them: standardized, or encoded by
+        // the column blocks, if they were.
+        let fitted_rows: Vec<Vec<f64>> = match (&batch, model.columns()) {
+            (server::inputs::Batch::Rows(rows), _) => rows
+                .iter()
+                .map(|r| {
+                    model
+                        .preprocessing()
+                        .map_or_else(|| r.to_vec(), |s| s.apply(r))
+                })
+                .collect(),
+            (server::inputs::Batch::Table(table), Some(columns)) => {
+                let mut scratch = Scratch::default();
+                table
+                    .iter()
+                    .map(|cells| {
+                        let mut out = vec![];
+                        columns.encode(cells, &mut out, &mut scratch).unwrap();
+                        out
+                    })
+                    .collect()
+            }
+            (server::inputs::Batch::Table(_), None) => unreachable!("a table needs blocks"),
+        };
+        let width = fitted_rows[0].len();
+        let x = Array2::from_shape_vec((rows.len(), width), fitted_rows.concat()).unwrap();
+        let ours = model.predict_batch(&batch).unwrap();
 
         let (labels, positive): (Vec<String>, Vec<Vec<f64>>) = match model.kind() {
             Kind::Binary => {

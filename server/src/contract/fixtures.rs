@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::Artifact;
+use crate::contract::errors::{ApiError, RowProblem};
+use crate::inputs::{Batch, Datum, Kind, Table, ValueError};
 use crate::model::Model;
 use crate::rows::{InputError, Rows};
 
@@ -30,7 +32,7 @@ impl GoldenFile {
     /// range) is left out: a golden case is an answer, never a refusal.
     pub fn compute<'a>(
         artifact: &Artifact,
-        batches: impl IntoIterator<Item = (&'a str, Vec<Vec<f64>>)>,
+        batches: impl IntoIterator<Item = (&'a str, Vec<Vec<Datum>>)>,
     ) -> GoldenFile {
         let model = artifact.model();
         GoldenFile {
@@ -45,18 +47,129 @@ impl GoldenFile {
 
     /// Rows far outside any training range, where the arithmetic is most fragile: zeros of
     /// both signs, the smallest subnormal, and large values of both signs and of mixed sign.
-    pub fn far_rows(width: usize) -> Vec<Vec<f64>> {
-        vec![
-            vec![0.0; width],
-            vec![-0.0; width],
-            vec![5e-324; width],
-            vec![1e6; width],
-            vec![-1e6; width],
-            (0..width)
-                .map(|i| if i % 2 == 0 { 1e3 } else { -1e3 })
-                .collect(),
-        ]
+    /// A categorical feature takes its first category in every row.
+    pub fn far_rows(model: &Model) -> Vec<Vec<Datum>> {
+        let kinds = kinds(model);
+        let rows = [
+            |_: usize| 0.0,
+            |_| -0.0,
+            |_| 5e-324,
+            |_| 1e6,
+            |_| -1e6,
+            |i| if i % 2 == 0 { 1e3 } else { -1e3 },
+        ];
+        rows.iter()
+            .map(|value| {
+                kinds
+                    .iter()
+                    .enumerate()
+                    .map(|(i, first)| match first {
+                        None => Datum::Number(value(i)),
+                        Some(category) => category.clone(),
+                    })
+                    .collect()
+            })
+            .collect()
     }
+
+    /// `row` with each value that may be missing set to `null` in turn, then with all of them
+    /// `null` at once; none for a model that takes no missing value.
+    pub fn gap_rows(model: &Model, row: &[Datum]) -> Vec<Vec<Datum>> {
+        let nullable: Vec<usize> = model.columns().map_or_else(Vec::new, |columns| {
+            columns
+                .features()
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.accepts_missing)
+                .map(|(i, _)| i)
+                .collect()
+        });
+        let with_gaps = |gaps: &[usize]| {
+            let mut row = row.to_vec();
+            gaps.iter().for_each(|&i| row[i] = Datum::Missing);
+            row
+        };
+        let mut rows: Vec<Vec<Datum>> = nullable.iter().map(|&i| with_gaps(&[i])).collect();
+        if nullable.len() > 1 {
+            rows.push(with_gaps(&nullable));
+        }
+        rows
+    }
+}
+
+/// Per input, `None` for a numeric one, its first category for a categorical one.
+fn kinds(model: &Model) -> Vec<Option<Datum>> {
+    match model.columns() {
+        None => vec![None; model.features().len()],
+        Some(columns) => columns
+            .features()
+            .iter()
+            .map(|f| match f.kind {
+                Kind::Numeric => None,
+                Kind::Categorical => Some(
+                    f.categories
+                        .first()
+                        .cloned()
+                        .map_or(Datum::Missing, Datum::Category),
+                ),
+            })
+            .collect(),
+    }
+}
+
+/// Rows as a client writes them, checked against `model` as its APIs check a JSON row: the
+/// in-process answer to the same request.
+pub fn checked(model: &Model, rows: &[Vec<Datum>]) -> Result<Batch, ApiError> {
+    let Some(columns) = model.columns() else {
+        let mut numbers = Vec::with_capacity(rows.len());
+        for (row, values) in rows.iter().enumerate() {
+            let values = values
+                .iter()
+                .zip(model.features())
+                .map(|(value, feature)| {
+                    value.number().ok_or_else(|| ApiError::Row {
+                        row,
+                        problem: RowProblem::Value {
+                            feature: feature.clone(),
+                            problem: ValueError::NotANumber {
+                                found: serde_json::to_string(value).unwrap_or_default(),
+                            },
+                        },
+                    })
+                })
+                .collect::<Result<Vec<f64>, ApiError>>()?;
+            numbers.push(values);
+        }
+        return Ok(Batch::Rows(Rows::from_rows(&numbers, model.features())?));
+    };
+    if rows.is_empty() {
+        return Err(InputError::Empty.into());
+    }
+    let features = columns.features();
+    let mut cells = Vec::with_capacity(rows.len() * features.len());
+    for (row, values) in rows.iter().enumerate() {
+        if values.len() != features.len() {
+            return Err(InputError::Width {
+                row,
+                expected: features.len(),
+                found: values.len(),
+            }
+            .into());
+        }
+        for (feature, value) in features.iter().zip(values) {
+            let cell = feature
+                .cell(value.value())
+                .map_err(|problem| ApiError::Row {
+                    row,
+                    problem: RowProblem::Value {
+                        feature: feature.name.clone(),
+                        problem,
+                    },
+                })?;
+            cells.push(cell);
+        }
+    }
+    Ok(Batch::Table(Table::new(cells, features.len())))
 }
 
 /// A batch of rows, as a client sends it, and the expected answer per row.
@@ -64,7 +177,7 @@ impl GoldenFile {
 #[serde(deny_unknown_fields)]
 pub struct Case {
     pub name: String,
-    pub instances: Vec<Vec<f64>>,
+    pub instances: Vec<Vec<Datum>>,
     pub predictions: Vec<Expected>,
 }
 
@@ -78,10 +191,13 @@ pub struct Expected {
 
 impl Case {
     /// Computes a case's answers with `model`.
-    pub fn compute(model: &Model, name: &str, instances: Vec<Vec<f64>>) -> Result<Case, CaseError> {
-        let rows = Rows::from_rows(&instances, model.features())?;
+    pub fn compute(
+        model: &Model,
+        name: &str,
+        instances: Vec<Vec<Datum>>,
+    ) -> Result<Case, CaseError> {
         let predictions = model
-            .predict(&rows)?
+            .predict_batch(&checked(model, &instances)?)?
             .into_iter()
             .map(|p| Expected {
                 label: model.classes()[p.class].clone(),
@@ -105,7 +221,7 @@ impl Case {
 #[derive(Debug, thiserror::Error)]
 pub enum CaseError {
     #[error(transparent)]
-    Input(#[from] InputError),
+    Input(#[from] ApiError),
     #[error(transparent)]
     Predict(#[from] crate::model::PredictError),
 }

@@ -3,7 +3,7 @@
 //!
 //! A format 3 artifact describes its inputs and, in [`columns`], the ordered blocks that turn
 //! one such row into the vector its coefficients apply to. Requests are decoded into [`Cell`]s
-//! against this description ([`Inputs::cell`]), so that what reaches the model is already
+//! against this description ([`Feature::cell`]), so that what reaches the model is already
 //! checked: a number where a number belongs, a known category (or one the model may ignore),
 //! a missing value only where something fills or encodes it.
 //!
@@ -76,6 +76,38 @@ pub enum Value<'a> {
     Bool(bool),
     Number(f64),
     Text(&'a str),
+}
+
+/// A value owned, as fixtures and generated rows keep it and as JSON writes it: `null`, a
+/// category (a string, an integer, a boolean) or a number. A whole number reads back as an
+/// integer category; as a [`Value`] it is that number, so a numeric feature takes it too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Datum {
+    Missing,
+    Category(Category),
+    Number(f64),
+}
+
+impl Datum {
+    /// The value as a request holds it.
+    pub fn value(&self) -> Value<'_> {
+        match self {
+            Datum::Missing => Value::Null,
+            Datum::Category(Category::Bool(b)) => Value::Bool(*b),
+            Datum::Category(Category::Integer(i)) => Value::Number(*i as f64),
+            Datum::Category(Category::Text(s)) => Value::Text(s),
+            Datum::Number(v) => Value::Number(*v),
+        }
+    }
+
+    /// The number this value is, if it is one.
+    pub fn number(&self) -> Option<f64> {
+        match self.value() {
+            Value::Number(v) => Some(v),
+            _ => None,
+        }
+    }
 }
 
 /// Why a value does not fit its feature.

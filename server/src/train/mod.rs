@@ -28,6 +28,8 @@
 pub mod args;
 pub(crate) mod table;
 
+pub use table::is_missing;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
@@ -43,7 +45,9 @@ use crate::artifact::{
     LabelOptions, Origin, Preprocessing, Range, Training,
 };
 use crate::inputs::columns::{Impute, Literal, Scratch};
-use crate::inputs::{self, Block, Category, Cell, Columns, Input, OneHot, Step, Table, Unknown};
+use crate::inputs::{
+    self, Block, Category, Cell, Columns, Datum, Input, OneHot, Step, Table, Unknown,
+};
 use crate::model::{Kind, Model, Scale, Standardize};
 use table::Column;
 
@@ -722,6 +726,30 @@ pub fn held_out_rows(data: &Path, options: &Options) -> Result<Vec<Vec<f64>>, Tr
         .enumerate()
         .filter(|(i, _)| is_held_out(*i))
         .map(|(_, row)| row)
+        .collect())
+}
+
+/// The feature rows `train` holds out for evaluation, in file order, as a client would send
+/// them: numbers, categories, and `null` for a missing cell.
+pub fn held_out_instances(data: &Path, options: &Options) -> Result<Vec<Vec<Datum>>, TrainError> {
+    let (bytes, file) = read(data)?;
+    let table = read_table(&bytes, &file, options)?;
+    Ok((0..table.y.len())
+        .filter(|i| is_held_out(*i))
+        .map(|i| {
+            table
+                .columns
+                .iter()
+                .map(|column| match column {
+                    table::Column::Numeric(values) => {
+                        values[i].map_or(Datum::Missing, Datum::Number)
+                    }
+                    table::Column::Categorical(values) => {
+                        values[i].clone().map_or(Datum::Missing, Datum::Category)
+                    }
+                })
+                .collect()
+        })
         .collect())
 }
 

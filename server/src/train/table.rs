@@ -16,7 +16,7 @@ pub(crate) const NA_VALUES: [&str; 19] = [
 ];
 
 /// Whether a trimmed cell is a missing value.
-pub(crate) fn is_missing(cell: &str) -> bool {
+pub fn is_missing(cell: &str) -> bool {
     NA_VALUES.contains(&cell)
 }
 
