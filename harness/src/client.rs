@@ -11,6 +11,7 @@ use server::contract::routes::{PREDICT, V2_INFER, route};
 use server::contract::v2::{BINARY_HEADER_LENGTH as HEADER_LENGTH, INPUT};
 
 use crate::error::HarnessError;
+use crate::rows::{Row, Schema, Tensors};
 
 pub use server::contract::answer::{Answer, Head, read_answer, read_head};
 
@@ -123,44 +124,46 @@ fn json_elements(data: &Value) -> Elements {
     }
 }
 
-/// The JSON header and the tensor bytes of a V2 infer request that sends `rows` as one binary
-/// FP64 input and asks for `outputs` as binary tensor data.
+/// The JSON header and the tensor bytes of a V2 infer request that sends `rows` as binary
+/// tensor data (where it can carry them, see [`Schema::tensors_binary`]) and asks for
+/// `outputs` as binary tensor data.
 pub fn infer_binary_body(
-    rows: &[Vec<f64>],
-    width: usize,
+    rows: &[Row],
+    schema: &Schema,
     input: &str,
     outputs: &[&str],
 ) -> (Value, Vec<u8>) {
-    let mut tensors = Vec::with_capacity(rows.len() * width * 8);
-    for value in rows.iter().flatten() {
-        tensors.extend_from_slice(&value.to_le_bytes());
-    }
+    let (inputs, tensors) = schema.tensors_binary(rows, input);
     let outputs: Vec<Value> = outputs
         .iter()
         .map(|name| json!({"name": name, "parameters": {"binary_data": true}}))
         .collect();
-    let header = json!({
-        "inputs": [{"name": input, "shape": [rows.len(), width], "datatype": "FP64",
-                    "parameters": {"binary_data_size": tensors.len()}}],
-        "outputs": outputs,
-    });
+    let mut header = json!({"inputs": inputs, "outputs": outputs});
+    pandas(&mut header, schema);
     (header, tensors)
 }
 
 /// The body of `POST /predict` for `rows`.
-pub fn predict_body(rows: &[Vec<f64>]) -> Value {
+pub fn predict_body(rows: &[Row]) -> Value {
     json!({ "instances": rows })
 }
 
-/// The body of a V2 infer request for `rows` of `width` features, as one `[N, F]` FP64 tensor.
-pub fn infer_body(rows: &[Vec<f64>], width: usize, id: Option<&str>) -> Value {
-    let mut body = json!({"inputs": [{
-        "name": INPUT, "shape": [rows.len(), width], "datatype": "FP64", "data": rows,
-    }]});
+/// The body of a V2 infer request for `rows`: one `[N, F]` FP64 tensor for a model of numbers,
+/// one tensor per input for a model with categories or gaps.
+pub fn infer_body(rows: &[Row], schema: &Schema, id: Option<&str>) -> Value {
+    let mut body = json!({"inputs": schema.tensors_json(rows, INPUT)});
+    pandas(&mut body, schema);
     if let Some(id) = id {
         body["id"] = id.into();
     }
     body
+}
+
+/// One tensor per input is a data frame, as MLServer's pandas codec marks it.
+fn pandas(body: &mut Value, schema: &Schema) {
+    if schema.tensors == Tensors::PerInput {
+        body["parameters"] = json!({"content_type": "pd"});
+    }
 }
 
 /// The V2 infer path of `model`.
@@ -218,20 +221,20 @@ impl Client {
     }
 
     /// `POST /predict` with `rows`.
-    pub fn predict(&self, rows: &[Vec<f64>]) -> Result<Answer, HarnessError> {
+    pub fn predict(&self, rows: &[Row]) -> Result<Answer, HarnessError> {
         self.post_json(PREDICT, &predict_body(rows))
     }
 
-    /// V2 infer for `model` with `rows` of `width` features, sent with no Content-Type as
+    /// V2 infer for `model` with `rows` shaped as `schema` says, sent with no Content-Type as
     /// standard V2 clients do.
     pub fn infer(
         &self,
         model: &str,
-        rows: &[Vec<f64>],
-        width: usize,
+        rows: &[Row],
+        schema: &Schema,
         id: Option<&str>,
     ) -> Result<Answer, HarnessError> {
-        let body = infer_body(rows, width, id).to_string().into_bytes();
+        let body = infer_body(rows, schema, id).to_string().into_bytes();
         self.send("POST", &infer_path(model), None, Some(body))
     }
 

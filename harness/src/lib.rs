@@ -10,7 +10,8 @@
 //! - [`profile`]: what the image checks assume about an image, this project's by default.
 //! - [`image`]: the static binary, the Dockerfile build through testcontainers, pinned timestamps.
 //! - [`container`]: starting containers, timing them to ready, stopping and restarting.
-//! - [`client`]: HTTP to the service under test.
+//! - [`client`]: HTTP to the service under test; [`rows`]: rows for any model (numbers,
+//!   categories, `null`), drawn from its inputs and shaped as each API takes them.
 //! - [`checks`]: one module per concern, each returning a [`checks::Check`];
 //!   [`bad_inputs`]: the bad-input catalogue, generated for any model.
 //! - [`suite`]: every check against one target; [`report`]: table, JSON, job summary;
@@ -35,6 +36,7 @@ pub mod golden;
 pub mod image;
 pub mod profile;
 pub mod report;
+pub mod rows;
 pub mod stats;
 pub mod suite;
 

@@ -11,6 +11,7 @@ use crate::error::{HarnessError, chain};
 use crate::fixtures::{Fixtures, Reference};
 use crate::image::{self, BuildOptions, Built};
 use crate::profile::{Need, Profile};
+use crate::rows::Schema;
 
 /// What to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,7 +261,13 @@ fn against_image(
 
     checks.push(Check::from(
         IMAGE_CHECKS[1],
-        checks::replicas::stateless(image, &launch, &default.golden, options.replicas),
+        checks::replicas::stateless(
+            image,
+            &launch,
+            &Schema::of(&default.oracle),
+            &default.golden,
+            options.replicas,
+        ),
     ));
     checks.push(Check::from(
         IMAGE_CHECKS[2],

@@ -3,6 +3,7 @@
 //! another order), a running server against its own artifact (through both protocols), and a
 //! statement verified against what it names and what it does not.
 
+use harness::rows::numbers;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -111,12 +112,10 @@ fn the_reference_model_against_its_scikit_learn_import_maps_classes_by_name() {
         .first_changes
         .first()
         .expect("the two fits differ somewhere");
-    let rows = server::Rows::from_rows(
-        std::slice::from_ref(&change.values),
-        sklearn.model().features(),
-    )
-    .unwrap();
-    let p = sklearn.model().predict(&rows).unwrap().remove(0);
+    let rows =
+        server::contract::fixtures::checked(sklearn.model(), std::slice::from_ref(&change.values))
+            .unwrap();
+    let p = sklearn.model().predict_batch(&rows).unwrap().remove(0);
     assert!(
         change.to.starts_with(&sklearn.model().classes()[p.class]),
         "{}",
@@ -175,13 +174,13 @@ fn your_own_rows_are_read_by_feature_name() {
         .into();
     assert_eq!(
         diff::read_rows(&csv, &features).unwrap(),
-        [vec![5.1, 3.5, 1.4, 0.2], vec![6.3, 3.3, 6.0, 2.5]]
+        numbers(&[vec![5.1, 3.5, 1.4, 0.2], vec![6.3, 3.3, 6.0, 2.5]])
     );
     let json = dir.path().join("rows.json");
     std::fs::write(&json, r#"{"instances": [[5.1, 3.5, 1.4, 0.2], {"sepal_length": 6.3, "sepal_width": 3.3, "petal_length": 6.0, "petal_width": 2.5}]}"#).unwrap();
     assert_eq!(
         diff::read_rows(&json, &features).unwrap(),
-        [vec![5.1, 3.5, 1.4, 0.2], vec![6.3, 3.3, 6.0, 2.5]]
+        numbers(&[vec![5.1, 3.5, 1.4, 0.2], vec![6.3, 3.3, 6.0, 2.5]])
     );
 }
 

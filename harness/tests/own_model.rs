@@ -3,6 +3,7 @@
 //! image with the artifact baked in) → requests answered with those labels → the harness's
 //! suite proving both bit for bit against the artifact.
 
+use harness::rows::{Schema, numbers};
 use std::time::SystemTime;
 
 use harness::checks::Status;
@@ -79,7 +80,12 @@ fn a_csv_of_ones_own_trains_serves_and_is_proven_in_process_and_in_the_container
         answer.body
     );
     let answer = client
-        .infer("flowers", &[vec![5.2, 3.6, 1.2]], 3, Some("mine"))
+        .infer(
+            "flowers",
+            &numbers(&[vec![5.2, 3.6, 1.2]]),
+            &Schema::of(&fixtures.default_model().unwrap().oracle),
+            Some("mine"),
+        )
         .unwrap();
     assert_eq!(
         answer.json().unwrap()["outputs"][0]["data"],

@@ -69,4 +69,36 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), names.len());
     }
+
+    #[test]
+    fn a_model_with_categories_and_gaps_gets_their_bad_values() {
+        let path = crate::fixtures::repository_root().join("fixtures/models/penguins.json");
+        let catalogue = generate(&Artifact::load(&path).unwrap());
+        let names: Vec<&str> = catalogue.cases.iter().map(|c| c.name.as_str()).collect();
+        for name in [
+            "a string where a number is expected",
+            "a number where a category is expected",
+            "an unknown category",
+            "null where nothing fills it",
+            "v2 an unknown category",
+            "v2 null where nothing fills it",
+            "v2 a datatype that does not fit a number",
+            "v2 a datatype that does not fit a category",
+            "v2 fraction in an integer tensor",
+        ] {
+            assert!(names.contains(&name), "{name} is missing from {names:?}");
+        }
+        let unknown = &catalogue.cases[names
+            .iter()
+            .position(|n| *n == "an unknown category")
+            .unwrap()];
+        assert_eq!(unknown.status, 422);
+        assert!(
+            unknown
+                .error_contains
+                .contains(r#"feature "island": unknown category "never seen""#),
+            "{}",
+            unknown.error_contains
+        );
+    }
 }

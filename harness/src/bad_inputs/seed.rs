@@ -28,13 +28,14 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
             .answered(400, "invalid request"),
         case("a row is a number")
             .json("{\"instances\": [5]}")
-            .answered(400, "an array of numbers or an object of feature values"),
-        case("a value is a string")
-            .json(json!({"instances": [s.row_with_first("high".into())]}))
-            .answered(400, "invalid request"),
-        case("a value is null")
-            .json(json!({"instances": [s.row_with_first(Value::Null)]}))
-            .answered(400, "invalid request"),
+            .answered(
+                400,
+                if s.columns {
+                    "an array of feature values or an object of them"
+                } else {
+                    "an array of numbers or an object of feature values"
+                },
+            ),
         case("too few features")
             .json(json!({"instances": [row[..width - 1]]}))
             .refused(InputError::Width {
@@ -57,6 +58,32 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
                 problem: RowProblem::Missing(s.last().clone()),
             }),
         feature_twice(s),
+        case("empty batch")
+            .json("{\"instances\": []}")
+            .refused(InputError::Empty),
+    ];
+    cases.extend(if s.columns {
+        checked_values(s)
+    } else {
+        numbers(s)
+    });
+    cases.extend(media_types_and_routes(s));
+    cases
+}
+
+/// Values a model of numbers refuses: anything but a finite number (400 for what is not a
+/// number at all, 422 for a number that is not finite or beyond the model's range).
+fn numbers(s: &Subject) -> Vec<BadInput> {
+    let row_text = s.row_text();
+    let case = |name| Case::seed(name).post(PREDICT);
+    let (beyond, refusal) = s.beyond_range();
+    vec![
+        case("a value is a string")
+            .json(json!({"instances": [s.row_with_first("high".into())]}))
+            .answered(400, "invalid request"),
+        case("a value is null")
+            .json(json!({"instances": [s.row_with_first(Value::Null)]}))
+            .answered(400, "invalid request"),
         case("NaN token")
             .json(format!(
                 "{{\"instances\": [{row_text}, {}]}}",
@@ -67,7 +94,7 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
                 feature: s.first().clone(),
             }),
         case("Infinity string")
-            .json(json!({"instances": [infinite_last(s)]}))
+            .json(json!({"instances": [s.row_with(s.width - 1, "Infinity".into())]}))
             .refused(InputError::NonFinite {
                 row: 0,
                 feature: s.last().clone(),
@@ -81,17 +108,68 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
                 row: 0,
                 feature: s.first().clone(),
             }),
-        case("empty batch")
-            .json("{\"instances\": []}")
-            .refused(InputError::Empty),
-    ];
-    let (beyond, refusal) = s.beyond_range();
-    cases.push(
         case("a value beyond the model's range")
             .json(json!({"instances": [beyond]}))
             .refused(refusal),
-    );
-    cases.extend(media_types_and_routes(s));
+    ]
+}
+
+/// Values a model with column blocks refuses, each with 422 naming row, feature and value:
+/// a number that is not finite or beyond the range, a string where a number belongs, a
+/// number where a category belongs, an unknown category where none is ignored, and `null`
+/// where nothing fills it.
+fn checked_values(s: &Subject) -> Vec<BadInput> {
+    let row_text = s.row_text();
+    let case = |name| Case::seed(name).post(PREDICT);
+    let mut cases = vec![];
+    if let Some(at) = s.number {
+        let non_finite = |row| s.non_finite(row, at);
+        let (beyond, refusal) = s.beyond_range();
+        cases.extend([
+            case("NaN token")
+                .json(format!(
+                    "{{\"instances\": [{row_text}, {}]}}",
+                    s.row_text_with(at, "NaN")
+                ))
+                .refused(non_finite(1)),
+            case("Infinity string")
+                .json(json!({"instances": [s.row_with(at, "Infinity".into())]}))
+                .refused(non_finite(0)),
+            case("a number too large for a double")
+                .json(format!(
+                    "{{\"instances\": [{}]}}",
+                    s.row_text_with(at, "1e999")
+                ))
+                .refused(non_finite(0)),
+            case("a value beyond the model's range")
+                .json(json!({"instances": [beyond]}))
+                .refused(refusal),
+        ]);
+    }
+    let wrong = [
+        (
+            "a string where a number is expected",
+            s.number,
+            json!("high"),
+        ),
+        (
+            "a number where a category is expected",
+            s.category,
+            json!(1.5),
+        ),
+        ("an unknown category", s.strict_category, s.unseen()),
+        ("null where nothing fills it", s.not_nullable, Value::Null),
+    ];
+    for (name, at, value) in wrong {
+        let Some(at) = at else { continue };
+        if let Some(refusal) = s.value_refused(0, at, &value) {
+            cases.push(
+                case(name)
+                    .json(json!({"instances": [s.row_with(at, value)]}))
+                    .refused(refusal),
+            );
+        }
+    }
     cases
 }
 
@@ -161,10 +239,4 @@ fn feature_twice(s: &Subject) -> BadInput {
             row: 0,
             problem: RowProblem::Repeated(s.first().clone()),
         })
-}
-
-fn infinite_last(s: &Subject) -> Vec<Value> {
-    let mut infinite = s.row.clone();
-    infinite[s.width - 1] = "Infinity".into();
-    infinite
 }

@@ -14,7 +14,7 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
     let predict = path(s.oracle.name());
     let width = s.width;
     let case = |name| Case::v1(name).post(&predict);
-    vec![
+    let mut cases = vec![
         Case::v1("v1 unknown model")
             .post(&path("no-such-model"))
             .json(json!({"instances": [s.row]}))
@@ -32,15 +32,6 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
                 expected: width,
                 found: width - 1,
             }),
-        case("v1 NaN token")
-            .json(format!(
-                "{{\"instances\": [{}]}}",
-                s.row_text_with_first("NaN")
-            ))
-            .refused(InputError::NonFinite {
-                row: 0,
-                feature: s.first().clone(),
-            }),
         case("v1 text content type")
             .content_type("text/plain")
             .body(json!({"instances": [s.row]}))
@@ -50,5 +41,16 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
         Case::v1("v1 wrong method")
             .get(&predict)
             .refused(ApiError::MethodNotAllowed { allow: "POST" }),
-    ]
+    ];
+    if let Some(at) = s.number {
+        cases.push(
+            case("v1 NaN token")
+                .json(format!(
+                    "{{\"instances\": [{}]}}",
+                    s.row_text_with(at, "NaN")
+                ))
+                .refused(s.non_finite(0, at)),
+        );
+    }
+    cases
 }

@@ -12,9 +12,9 @@ pub mod transports;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use server::Artifact;
 use server::contract::routes::PREDICT;
 use server::contract::v2::{INPUT, LABEL, PROBABILITIES};
-use server::{Artifact, Rows};
 
 use crate::bench::measure::{Configuration, Server};
 use crate::checks::cold_start;
@@ -24,6 +24,7 @@ use crate::docker::Docker;
 use crate::error::HarnessError;
 use crate::fixtures::{Fixtures, Reference};
 use crate::report::Machine;
+use crate::rows::{Row, Schema};
 use crate::stats::quantile;
 
 pub use report::{BenchReport, ColdStartFigures, InProcess, LoadFigures, Memory, update_doc};
@@ -235,18 +236,14 @@ fn measure_model(
 
 /// `/health` (the floor), then `/predict` and V2 infer for each batch size: endpoint, rows
 /// and the request's bytes.
-fn requests(
-    oracle: &Artifact,
-    rows: &[Vec<f64>],
-    batches: &[usize],
-) -> Vec<(String, usize, Vec<u8>)> {
-    let width = oracle.model().features().len();
+fn requests(oracle: &Artifact, rows: &[Row], batches: &[usize]) -> Vec<(String, usize, Vec<u8>)> {
+    let schema = Schema::of(oracle);
     let mut requests = vec![("/health".into(), 0, loadgen::get("/health"))];
     for &batch in batches {
         let instances = &rows[..batch];
         let seed = predict_body(instances).to_string();
         requests.push((PREDICT.into(), batch, loadgen::post(PREDICT, &seed)));
-        let tensor = infer_body(instances, width, None).to_string();
+        let tensor = infer_body(instances, &schema, None).to_string();
         requests.push((
             "v2 infer".into(),
             batch,
@@ -276,14 +273,14 @@ fn compare_servers(
     }
     let oracle = &fixture.oracle;
     let infer = infer_path(oracle.name());
-    let width = oracle.model().features().len();
+    let schema = Schema::of(oracle);
     workloads.push(transports::Workload {
         endpoint: "V2 infer".into(),
         rows: 100,
-        request: loadgen::post(&infer, &infer_body(&rows, width, None).to_string()),
+        request: loadgen::post(&infer, &infer_body(&rows, &schema, None).to_string()),
     });
     // The same rows as binary tensor data, in and out: raw IEEE bytes, no decimal text.
-    let (header, tensors) = infer_binary_body(&rows, width, INPUT, &[LABEL, PROBABILITIES]);
+    let (header, tensors) = infer_binary_body(&rows, &schema, INPUT, &[LABEL, PROBABILITIES]);
     workloads.push(transports::Workload {
         endpoint: "V2 infer, binary".into(),
         rows: 100,
@@ -300,9 +297,9 @@ fn compare_servers(
 }
 
 /// Realistic rows: the golden held-out rows, repeated up to `n`.
-fn sample_rows(reference: &Reference, n: usize) -> Result<Vec<Vec<f64>>, HarnessError> {
+fn sample_rows(reference: &Reference, n: usize) -> Result<Vec<Row>, HarnessError> {
     let golden = &reference.golden;
-    let pool: Vec<Vec<f64>> = golden
+    let pool: Vec<Row> = golden
         .cases
         .iter()
         .find(|c| c.name == "held-out rows")
@@ -318,16 +315,16 @@ fn sample_rows(reference: &Reference, n: usize) -> Result<Vec<Vec<f64>>, Harness
     Ok(pool.iter().cycle().take(n).cloned().collect())
 }
 
-/// Median time of `Model::predict` on `rows`, in microseconds.
-fn time_in_process(oracle: &Artifact, rows: &[Vec<f64>]) -> f64 {
+/// Median time of `Model::predict_batch` on `rows`, in microseconds.
+fn time_in_process(oracle: &Artifact, rows: &[Row]) -> f64 {
     let model = oracle.model();
-    let Ok(checked) = Rows::from_rows(rows, model.features()) else {
+    let Ok(checked) = server::contract::fixtures::checked(model, rows) else {
         return f64::NAN;
     };
     let mut samples = Vec::with_capacity(2000);
     for _ in 0..2000 {
         let started = Instant::now();
-        let predictions = model.predict(&checked);
+        let predictions = model.predict_batch(&checked);
         samples.push(started.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(predictions).ok();
     }

@@ -6,6 +6,7 @@ use server::contract::fixtures::BadInputs;
 
 use crate::checks::{Passed, Verdict, ensure, why};
 use crate::client::{Answer, Client};
+use crate::rows::Schema;
 
 /// Checks that `answer` is `status` with a body of exactly `{"error": message}`, and returns the
 /// message.
@@ -30,14 +31,16 @@ pub fn expect_error(answer: &Answer, status: u16, what: &str) -> Result<String, 
 }
 
 /// Checks that the service still answers health and a prediction.
-pub fn still_up(client: &Client, width: usize) -> Result<(), String> {
+pub fn still_up(client: &Client, oracle: &Artifact) -> Result<(), String> {
     let health = client.get("/health").map_err(why)?;
     ensure!(
         health.status == 200,
         "after bad input /health answered {}",
         health.status
     );
-    let answer = client.predict(&[vec![1.0; width]]).map_err(why)?;
+    let answer = client
+        .predict(&[Schema::of(oracle).filled(1.0)])
+        .map_err(why)?;
     ensure!(
         answer.status == 200,
         "after bad input /predict answered {}",
@@ -54,6 +57,7 @@ pub fn run(client: &Client, oracle: &Artifact, bad: &BadInputs) -> Verdict {
         bad.model,
         oracle.name()
     );
+    let mut failures = vec![];
     for case in &bad.cases {
         let headers: Vec<(&str, &str)> = case
             .headers
@@ -69,15 +73,26 @@ pub fn run(client: &Client, oracle: &Artifact, bad: &BadInputs) -> Verdict {
                 case.body.clone().map(String::into_bytes),
             )
             .map_err(why)?;
-        let message = expect_error(&answer, case.status, &case.name)?;
-        ensure!(
-            message.contains(&case.error_contains),
-            "{}: {message:?} does not mention {:?}",
-            case.name,
-            case.error_contains
-        );
+        let outcome = expect_error(&answer, case.status, &case.name).and_then(|message| {
+            ensure!(
+                message.contains(&case.error_contains),
+                "{}: {message:?} does not mention {:?}",
+                case.name,
+                case.error_contains
+            );
+            Ok(())
+        });
+        failures.extend(outcome.err());
     }
-    still_up(client, oracle.model().features().len())?;
+    // Every case that failed, not only the first: one run shows the whole difference.
+    ensure!(
+        failures.is_empty(),
+        "{} of {} cases: {}",
+        failures.len(),
+        bad.cases.len(),
+        failures.join("; ")
+    );
+    still_up(client, oracle)?;
     Ok(Passed::new(format!(
         "{} bad inputs refused as documented; the service still answers",
         bad.cases.len()

@@ -8,17 +8,18 @@ use server::contract::v2::{LABEL, PROBABILITIES};
 
 use crate::checks::{Passed, Verdict, ensure, why};
 use crate::client::{Answer, Client, Served};
+use crate::rows::{Row, Schema, Tensors};
 
 /// Asks every route in the table once and checks status, content type and body.
 pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
     let model = oracle.model();
     let (name, version) = (oracle.name(), oracle.version());
-    let width = model.features().len();
     let classes = model.classes().len();
-    let rows = [vec![0.5; width]];
+    let schema = Schema::of(oracle);
+    let rows = [schema.filled(0.5)];
     for route in &ROUTES {
         let path = route.path(name, version);
-        let answer = ask(client, route, &path, &rows, width).map_err(why)?;
+        let answer = ask(client, route, &path, &rows, &schema).map_err(why)?;
         ensure!(
             answer.status == 200,
             "{} {path} answered {}: {}",
@@ -48,13 +49,21 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
                 Some(json!({"name": name, "ready": true}))
             }
             Endpoint::V1Models => Some(json!({"models": [name]})),
-            Endpoint::Model => Some(json!({
-                "name": name, "version": version, "kind": model.kind().as_str(),
-                "features": model.features(), "classes": model.classes(),
-                "artifact_sha256": oracle.sha256(), "origin": oracle.origin(),
-                "training": oracle.training(),
-                "limits": served.limits,
-            })),
+            Endpoint::Model => {
+                let mut expected = json!({
+                    "name": name, "version": version, "kind": model.kind().as_str(),
+                    "features": model.features(), "classes": model.classes(),
+                    "artifact_sha256": oracle.sha256(), "origin": oracle.origin(),
+                    "training": oracle.training(),
+                    "limits": served.limits,
+                });
+                // A model with column blocks describes each input: kind, categories, nulls.
+                if let Some(columns) = model.columns() {
+                    let inputs: Vec<_> = columns.features().iter().map(|f| f.describe()).collect();
+                    expected["inputs"] = json!(inputs);
+                }
+                Some(expected)
+            }
             Endpoint::OpenApi => Some(openapi::document(oracle, served.limits)),
             _ => None,
         };
@@ -68,7 +77,7 @@ pub fn run(client: &Client, oracle: &Artifact, served: &Served) -> Verdict {
                     && body["extensions"].is_array(),
                 "{path}: {body}"
             ),
-            Endpoint::V2Model => v2_metadata(&path, &body, name, version, width, classes)?,
+            Endpoint::V2Model => v2_metadata(&path, &body, name, version, &schema, classes)?,
             Endpoint::Predict => ensure!(
                 body["predictions"].as_array().map(Vec::len) == Some(1),
                 "{path}: {body}"
@@ -95,8 +104,8 @@ fn ask(
     client: &Client,
     route: &Route,
     path: &str,
-    rows: &[Vec<f64>],
-    width: usize,
+    rows: &[Row],
+    schema: &Schema,
 ) -> Result<Answer, crate::error::HarnessError> {
     match route.method {
         "POST" if route.endpoint == Endpoint::Predict => client.predict(rows),
@@ -108,7 +117,7 @@ fn ask(
             path,
             None,
             Some(
-                crate::client::infer_body(rows, width, Some("e"))
+                crate::client::infer_body(rows, schema, Some("e"))
                     .to_string()
                     .into_bytes(),
             ),
@@ -126,15 +135,10 @@ fn ask(
 }
 
 /// A V1 answer is the oracle's, as labels or as probability rows.
-fn v1_predictions(
-    path: &str,
-    body: &Value,
-    oracle: &Artifact,
-    rows: &[Vec<f64>],
-) -> Result<(), String> {
+fn v1_predictions(path: &str, body: &Value, oracle: &Artifact, rows: &[Row]) -> Result<(), String> {
     let model = oracle.model();
-    let checked = server::Rows::from_rows(rows, model.features()).map_err(why)?;
-    let expected = model.predict(&checked).map_err(why)?;
+    let checked = server::contract::fixtures::checked(model, rows).map_err(why)?;
+    let expected = model.predict_batch(&checked).map_err(why)?;
     let labels: Vec<&str> = expected
         .iter()
         .map(|p| model.classes()[p.class].as_str())
@@ -177,18 +181,33 @@ fn v2_metadata(
     meta: &Value,
     name: &str,
     version: &str,
-    width: usize,
+    schema: &Schema,
     classes: usize,
 ) -> Result<(), String> {
     ensure!(
         meta["name"] == name && meta["versions"] == json!([version]),
         "{path}: {meta}"
     );
-    ensure!(
-        meta["inputs"][0]["shape"] == json!([-1, width]),
-        "{path}: input shape {}",
-        meta["inputs"][0]
-    );
+    match schema.tensors {
+        Tensors::Matrix => ensure!(
+            meta["inputs"][0]["shape"] == json!([-1, schema.width()]),
+            "{path}: input shape {}",
+            meta["inputs"][0]
+        ),
+        Tensors::PerInput => {
+            let inputs: Vec<Value> = schema
+                .inputs
+                .iter()
+                .map(|i| json!({"name": i.name, "datatype": i.datatype(), "shape": [-1]}))
+                .collect();
+            ensure!(
+                meta["inputs"] == json!(inputs),
+                "{path}: inputs {}, expected one per feature: {}",
+                meta["inputs"],
+                json!(inputs)
+            );
+        }
+    }
     ensure!(
         meta["outputs"]
             == json!([

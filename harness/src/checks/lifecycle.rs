@@ -20,6 +20,7 @@ use crate::checks::{Figure, Passed, Verdict, ensure, why};
 use crate::client::{Client, predict_body, read_answer};
 use crate::container::{self, Launch, Running};
 use crate::profile::{Need, Profile};
+use crate::rows::Schema;
 
 /// Docker's default grace period between SIGTERM and SIGKILL.
 const GRACE_SECONDS: i32 = 10;
@@ -93,8 +94,8 @@ pub fn stop_and_restart(reference: &str, profile: &Profile, oracle: &Artifact) -
         ..Launch::default()
     };
     let running = container::start(reference, &launch).map_err(why)?;
-    let width = oracle.model().features().len();
-    let probe = vec![vec![0.25; width], vec![7.0; width]];
+    let schema = Schema::of(oracle);
+    let probe = vec![schema.filled(0.25), schema.filled(7.0)];
     let before = running.client.predict(&probe).map_err(why)?;
     ensure!(
         before.status == 200,
@@ -104,7 +105,7 @@ pub fn stop_and_restart(reference: &str, profile: &Profile, oracle: &Artifact) -
 
     // A request is in flight from its first byte; half of a body padded with trailing spaces
     // (still valid JSON) keeps it in flight while the rest is still to be sent.
-    let body = format!("{:<4096}", predict_body(&[vec![1.0; width]]).to_string());
+    let body = format!("{:<4096}", predict_body(&[schema.filled(1.0)]).to_string());
     let mut stream = TcpStream::connect(running.client.authority()).map_err(why)?;
     stream
         .set_read_timeout(Some(Duration::from_secs(15)))
@@ -201,8 +202,8 @@ pub fn stop_under_load(reference: &str, profile: &Profile, oracle: &Artifact) ->
         ..Launch::default()
     };
     let running = container::start(reference, &launch).map_err(why)?;
-    let width = oracle.model().features().len();
-    let body = predict_body(&[vec![1.0; width]]).to_string();
+    let schema = Schema::of(oracle);
+    let body = predict_body(&[schema.filled(1.0)]).to_string();
     let request = format!(
         "POST {PREDICT} HTTP/1.1\r\nHost: harness\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()

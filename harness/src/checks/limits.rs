@@ -17,6 +17,7 @@ use server::contract::routes::{Api, PREDICT};
 use crate::checks::bad_input::{expect_error, still_up};
 use crate::checks::{Passed, Verdict, ensure, why};
 use crate::client::{Answer, Client, infer_path, predict_body, read_answer};
+use crate::rows::Schema;
 
 /// A header timeout short enough to wait for in a check.
 const SHORT_TIMEOUT_MS: u64 = 2_000;
@@ -63,7 +64,7 @@ pub fn run(client: &Client, oracle: &Artifact, limits: Limits) -> Verdict {
     batches_and_bodies(client, oracle, limits)?;
     heads(client, limits)?;
     let untried = stalls_and_cap(client, limits)?;
-    still_up(client, oracle.model().features().len())?;
+    still_up(client, oracle)?;
     let untried = if untried.is_empty() {
         String::new()
     } else {
@@ -92,8 +93,8 @@ fn refused(error: ApiError, api: Api, answer: Answer, what: &str) -> Result<(), 
 /// A batch over the row limit and a body over the byte limit, through both APIs; a body
 /// declared far over it and never sent, and a chunked one with no length declared.
 fn batches_and_bodies(client: &Client, oracle: &Artifact, limits: Limits) -> Result<(), String> {
-    let width = oracle.model().features().len();
-    let rows = vec![vec![1.0; width]; limits.max_batch_rows + 1];
+    let schema = Schema::of(oracle);
+    let rows = vec![schema.filled(1.0); limits.max_batch_rows + 1];
     let too_many = ApiError::BatchTooLarge {
         rows: rows.len(),
         limit: limits.max_batch_rows,
@@ -106,14 +107,14 @@ fn batches_and_bodies(client: &Client, oracle: &Artifact, limits: Limits) -> Res
         "batch over MAX_BATCH_ROWS",
     )?;
     let answer = client
-        .infer(oracle.name(), &rows, width, None)
+        .infer(oracle.name(), &rows, &schema, None)
         .map_err(why)?;
     refused(too_many, Api::V2, answer, "V2 batch over MAX_BATCH_ROWS")?;
 
     let too_long = ApiError::BodyTooLarge {
         limit: limits.max_body_bytes,
     };
-    let mut body = predict_body(&[vec![1.0; width]]).to_string().into_bytes();
+    let mut body = predict_body(&[schema.filled(1.0)]).to_string().into_bytes();
     body.resize(limits.max_body_bytes + 1, b' ');
     let answer = client
         .send(

@@ -4,28 +4,30 @@
 //! split to the `max_batch_rows` the service announces, so a deployment with a smaller limit
 //! passes too.
 
-use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use serde_json::{Value, json};
 use server::contract::errors::ApiError;
-use server::contract::fixtures::{GoldenFile, SklearnReference};
+use server::contract::fixtures::{self, GoldenFile, SklearnReference};
 use server::contract::routes::Api;
 use server::contract::v2::{INPUT, LABEL, PROBABILITIES};
-use server::{Artifact, Prediction, Rows};
+use server::inputs::Datum;
+use server::{Artifact, Prediction};
 
 use crate::checks::{Figure, Passed, Verdict, ensure, why};
 use crate::client::{Answer, Client, Elements, V2Answer, infer_binary_body, infer_path};
+use crate::rows::{Row, Schema};
 
 /// Sends `rows` through `/predict` and V2 infer, in batches of at most `max_rows`, and compares
 /// both answers with the oracle's.
 pub fn compare(
     client: &Client,
     oracle: &Artifact,
-    rows: &[Vec<f64>],
+    rows: &[Row],
     max_rows: usize,
 ) -> Result<(), String> {
+    let schema = Schema::of(oracle);
     for (i, batch) in rows.chunks(max_rows.max(1)).enumerate() {
-        compare_batch(client, oracle, batch).map_err(|e| {
+        compare_batch(client, oracle, &schema, batch).map_err(|e| {
             if rows.len() > batch.len() {
                 format!("batch {i} of {max_rows} rows: {e}")
             } else {
@@ -38,18 +40,22 @@ pub fn compare(
 
 /// One batch through both APIs. When the oracle refuses the rows (a value beyond its range), the
 /// service must refuse them with the same message and the contract's status on each API.
-fn compare_batch(client: &Client, oracle: &Artifact, rows: &[Vec<f64>]) -> Result<(), String> {
+fn compare_batch(
+    client: &Client,
+    oracle: &Artifact,
+    schema: &Schema,
+    rows: &[Row],
+) -> Result<(), String> {
     let model = oracle.model();
-    let expected = Rows::from_rows(rows, model.features())
+    let expected = fixtures::checked(model, rows)
         .map_err(why)
-        .map(|checked| model.predict(&checked))?;
+        .map(|checked| model.predict_batch(&checked))?;
 
     let seed = client.predict(rows).map_err(why)?;
-    let width = model.features().len();
     let v2 = client
-        .infer(oracle.name(), rows, width, Some("parity"))
+        .infer(oracle.name(), rows, schema, Some("parity"))
         .map_err(why)?;
-    let (header, tensors) = infer_binary_body(rows, width, INPUT, &[LABEL, PROBABILITIES]);
+    let (header, tensors) = infer_binary_body(rows, schema, INPUT, &[LABEL, PROBABILITIES]);
     let binary = client
         .infer_binary(&infer_path(oracle.name()), &header, &tensors)
         .map_err(why)?;
@@ -92,7 +98,7 @@ fn same_refusal(
 /// probability.
 fn same_answers(
     oracle: &Artifact,
-    rows: &[Vec<f64>],
+    rows: &[Row],
     predictions: &[Prediction],
     seed: &Answer,
     v2: &Answer,
@@ -197,9 +203,8 @@ pub fn golden(client: &Client, oracle: &Artifact, golden: &GoldenFile, max_rows:
             .map_err(|e| format!("{}: {e}", case.name))?;
         // The golden answers themselves still hold for the oracle.
         for (i, want) in case.predictions.iter().enumerate() {
-            let checked =
-                Rows::from_rows(&case.instances[i..=i], oracle.model().features()).map_err(why)?;
-            let got = &oracle.model().predict(&checked).map_err(why)?[0];
+            let checked = fixtures::checked(oracle.model(), &case.instances[i..=i]).map_err(why)?;
+            let got = &oracle.model().predict_batch(&checked).map_err(why)?[0];
             let classes = oracle.model().classes();
             ensure!(
                 classes[got.class] == want.label,
@@ -233,7 +238,7 @@ pub fn foreign(
     tolerance: f64,
     max_rows: usize,
 ) -> Verdict {
-    let width = oracle.model().features().len();
+    let schema = Schema::of(oracle);
     let classes = oracle.model().classes();
     let (mut identical, mut values, mut largest) = (0usize, 0usize, 0.0f64);
     let chunks = reference
@@ -243,9 +248,13 @@ pub fn foreign(
         .zip(reference.predict_proba.chunks(max_rows.max(1)));
     for (batch, ((rows, labels), probabilities)) in chunks.enumerate() {
         let offset = batch * max_rows.max(1);
-        let seed = client.predict(rows).map_err(why)?;
+        let rows: Vec<Row> = rows
+            .iter()
+            .map(|r| r.iter().copied().map(Datum::Number).collect())
+            .collect();
+        let seed = client.predict(&rows).map_err(why)?;
         let v2 = client
-            .infer(oracle.name(), rows, width, None)
+            .infer(oracle.name(), &rows, &schema, None)
             .map_err(why)?;
         let (seed, v2) = (ok_json(&seed, "/predict")?, ok_json(&v2, "V2")?);
         for (i, (label, proba)) in labels.iter().zip(probabilities).enumerate() {
@@ -288,27 +297,6 @@ pub fn foreign(
     .with(Figure::new("largest difference", largest, "")))
 }
 
-/// Feature values from ordinary to extreme: typical magnitudes, far outside any training
-/// range, signed zeros, subnormals, and values large enough to overflow the score.
-pub fn value() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        8 => -100.0..100.0f64,
-        2 => -1e6..1e6f64,
-        1 => Just(0.0),
-        1 => Just(-0.0),
-        1 => Just(5e-324),
-        1 => Just(-2.2250738585072014e-308),
-        1 => Just(1e300),
-        1 => Just(-1e300),
-        1 => any::<f64>().prop_filter("finite", |v| v.is_finite()),
-    ]
-}
-
-/// Batches of 1 to 20 rows of `width` values.
-pub fn batch(width: usize) -> impl Strategy<Value = Vec<Vec<f64>>> {
-    prop::collection::vec(prop::collection::vec(value(), width), 1..=20)
-}
-
 /// Runs `cases` random batches through [`compare`], reproducibly from `seed`. A failure is
 /// shrunk to a minimal batch by proptest before it is reported.
 pub fn random(
@@ -327,13 +315,17 @@ pub fn random(
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
     let mut runner = TestRunner::new_with_rng(config, rng);
-    let width = oracle.model().features().len();
     runner
-        .run(&batch(width), |rows| {
+        .run(&Schema::of(oracle).batches(), |rows| {
             compare(client, oracle, &rows, max_rows).map_err(TestCaseError::fail)
         })
         .map_err(|e| e.to_string())?;
     Ok(Passed::new(format!(
-        "{cases} random batches (seed {seed}, extremes included) equal in-process bit for bit through both APIs"
+        "{cases} random batches (seed {seed}, extremes{} included) equal in-process bit for bit through both APIs",
+        if Schema::of(oracle).numbers_only() {
+            ""
+        } else {
+            ", categories, gaps and unseen categories"
+        }
     )))
 }

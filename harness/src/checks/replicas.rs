@@ -8,9 +8,10 @@ use server::contract::fixtures::GoldenFile;
 use crate::checks::{Passed, Verdict, ensure, why};
 use crate::client::Client;
 use crate::container::{self, Launch, Running};
+use crate::rows::Schema;
 
 /// The raw answers of one replica to every golden case, through both APIs.
-fn answers(client: &Client, golden: &GoldenFile) -> Result<Vec<String>, String> {
+fn answers(client: &Client, schema: &Schema, golden: &GoldenFile) -> Result<Vec<String>, String> {
     let mut out = vec![];
     for case in &golden.cases {
         let seed = client.predict(&case.instances).map_err(why)?;
@@ -20,9 +21,8 @@ fn answers(client: &Client, golden: &GoldenFile) -> Result<Vec<String>, String> 
             case.name,
             seed.status
         );
-        let width = case.instances.first().map_or(0, Vec::len);
         let v2 = client
-            .infer(&golden.model, &case.instances, width, Some(&case.name))
+            .infer(&golden.model, &case.instances, schema, Some(&case.name))
             .map_err(why)?;
         ensure!(v2.status == 200, "{}: V2 answered {}", case.name, v2.status);
         out.push(seed.body);
@@ -36,6 +36,7 @@ fn answers(client: &Client, golden: &GoldenFile) -> Result<Vec<String>, String> 
 pub fn stateless(
     reference: &str,
     launch: &Launch,
+    schema: &Schema,
     golden: &GoldenFile,
     replicas: usize,
 ) -> Verdict {
@@ -44,10 +45,10 @@ pub fn stateless(
         .map(|_| container::start(reference, launch))
         .collect::<Result<_, _>>()
         .map_err(why)?;
-    let first = answers(&running[0].client, golden)?;
+    let first = answers(&running[0].client, schema, golden)?;
     for (i, replica) in running.iter().enumerate().skip(1) {
         ensure!(
-            answers(&replica.client, golden)? == first,
+            answers(&replica.client, schema, golden)? == first,
             "replica {i} answers differently from replica 0"
         );
     }
@@ -66,7 +67,7 @@ pub fn stateless(
         Duration::from_secs(30),
     )?;
     ensure!(
-        answers(&client, golden)? == first,
+        answers(&client, schema, golden)? == first,
         "after a restart, replica {} answers differently",
         replicas - 1
     );

@@ -20,11 +20,12 @@
 //! server), and the report always gives the largest difference and the bit-identical count.
 
 use serde_json::{Value, json};
-use server::{Artifact, Rows};
+use server::Artifact;
+use server::contract::fixtures;
 
 use crate::checks::{Check, Figure, Passed, Verdict, ensure, why};
-use crate::client::{Client, Elements, V2Answer, infer_binary_body};
-use crate::golden;
+use crate::client::{Client, Elements, V2Answer, infer_binary_body, infer_body};
+use crate::rows::{Row, Schema};
 
 /// What to ask a V2 server, and how close its answers must be.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,10 +185,10 @@ fn bad_request(client: &Client, name: &str) -> Verdict {
 }
 
 fn unknown_model(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
-    let rows = golden::rows_within_ranges(oracle, 1, 3);
-    let width = oracle.model().features().len();
+    let schema = Schema::of(oracle);
+    let rows = schema.within(1, 3);
     let path = "/v2/models/no-such-model-here/infer";
-    let answer = infer(client, path, &rows, width, options)?;
+    let answer = infer(client, path, &rows, &schema, options)?;
     ensure!(
         (400..500).contains(&answer.status),
         "infer on an unknown model answered {}: {}",
@@ -203,38 +204,37 @@ fn unknown_model(client: &Client, oracle: &Artifact, options: &V2Options) -> Ver
 fn infer(
     client: &Client,
     path: &str,
-    rows: &[Vec<f64>],
-    width: usize,
+    rows: &[Row],
+    schema: &Schema,
     options: &V2Options,
 ) -> Result<V2Answer, String> {
     let mut outputs = vec![options.probabilities.as_str()];
     outputs.extend(options.labels.as_deref());
     if options.binary {
-        let (header, tensors) = infer_binary_body(rows, width, &options.input, &outputs);
+        let (header, tensors) = infer_binary_body(rows, schema, &options.input, &outputs);
         return client.infer_binary(path, &header, &tensors).map_err(why);
     }
-    let outputs: Vec<Value> = outputs.iter().map(|name| json!({ "name": name })).collect();
-    let body = json!({
-        "inputs": [{"name": options.input, "shape": [rows.len(), width], "datatype": "FP64", "data": rows.concat()}],
-        "outputs": outputs,
-    });
+    let mut body = infer_body(rows, schema, None);
+    body["inputs"] = json!(schema.tensors_json(rows, &options.input));
+    body["outputs"] = outputs.iter().map(|name| json!({ "name": name })).collect();
     let answer = client.post_json(path, &body).map_err(why)?;
     Ok(V2Answer::from_json(&answer))
 }
 
 fn parity(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
     let model = oracle.model();
-    let (width, classes) = (model.features().len(), model.classes());
-    let rows = golden::rows_within_ranges(oracle, options.rows, 11);
-    let expected = Rows::from_rows(&rows, model.features())
+    let classes = model.classes();
+    let schema = Schema::of(oracle);
+    let rows = schema.within(options.rows, 11);
+    let expected = fixtures::checked(model, &rows)
         .map_err(why)
-        .and_then(|r| model.predict(&r).map_err(why))?;
+        .and_then(|r| model.predict_batch(&r).map_err(why))?;
     let path = format!("/v2/models/{}/infer", oracle.name());
     let (mut identical, mut values, mut largest) = (0usize, 0usize, 0.0f64);
     let mut worst = String::new();
     // Batches of 50: under any server's default limits.
     for (batch, (rows, expected)) in rows.chunks(50).zip(expected.chunks(50)).enumerate() {
-        let answer = infer(client, &path, rows, width, options)?;
+        let answer = infer(client, &path, rows, &schema, options)?;
         ensure!(
             answer.status == 200,
             "POST {path} answered {}: {}",

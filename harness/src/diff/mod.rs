@@ -1,6 +1,7 @@
 //! `harness diff`: what a change does to the predictions, before rollout. The same rows go to
-//! both sides — each artifact's golden cases, seeded rows drawn within the union of both
-//! artifacts' training ranges, and the user's own — with features and classes matched by name;
+//! both sides — each artifact's golden cases, seeded rows drawn from the union of both sides'
+//! inputs (training ranges, and categories matched by value), and the user's own — with
+//! features and classes matched by name;
 //! the report says which labels change, how far each class's probability moves, and how many
 //! probabilities are bit-identical.
 //!
@@ -14,9 +15,11 @@ pub mod side;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use server::inputs::{Category, Datum};
 
 use crate::checks::v2::V2Options;
 use crate::error::HarnessError;
+use crate::rows::{Input, Row, Schema, Values};
 use crate::suite::Protocol;
 
 pub use report::{DiffReport, Thresholds};
@@ -30,7 +33,7 @@ pub struct Options {
     pub v2: V2Options,
     /// The user's own rows: CSV with a header naming the features, or JSON.
     pub rows: Option<PathBuf>,
-    /// Rows drawn within the union of both artifacts' ranges.
+    /// Rows drawn from the union of both sides' inputs.
     pub random_rows: usize,
     pub seed: u64,
     pub thresholds: Thresholds,
@@ -66,7 +69,7 @@ pub fn run(from: &Spec, to: &Spec, options: &Options) -> Result<DiffReport, Harn
     })?;
 
     // Every row in `features` order; each side is asked in its own.
-    let mut rows: Vec<Vec<f64>> = vec![];
+    let mut rows: Vec<Row> = vec![];
     for side in [&a, &b] {
         let order = side.features.as_deref().unwrap_or(&features);
         rows.extend(
@@ -75,20 +78,18 @@ pub fn run(from: &Spec, to: &Spec, options: &Options) -> Result<DiffReport, Harn
                 .map(|r| reorder(r, order, &features)),
         );
     }
-    let ranges = union_ranges(&[&a, &b], &features);
-    if let Some(ranges) = &ranges {
-        rows.extend(crate::golden::rows_within(
-            ranges,
-            options.random_rows,
-            options.seed,
-        ));
+    let schema = union(&[&a, &b], &features);
+    if let Some(schema) = &schema {
+        rows.extend(schema.within(options.random_rows, options.seed));
     }
+    let schema =
+        schema.unwrap_or_else(|| Schema::numeric(&features, vec![(0.0, 1.0); features.len()]));
     if let Some(path) = &options.rows {
         rows.extend(read_rows(path, &features)?);
     }
     // The same row twice (the middle of ranges both artifacts share) is compared once.
     let mut seen = std::collections::HashSet::new();
-    rows.retain(|row| seen.insert(row.iter().map(|v| v.to_bits()).collect::<Vec<_>>()));
+    rows.retain(|row| seen.insert(key(row)));
     if rows.is_empty() {
         return Err(usage(
             "no rows to compare: neither side is an artifact with training ranges; give --rows FILE",
@@ -96,8 +97,9 @@ pub fn run(from: &Spec, to: &Spec, options: &Options) -> Result<DiffReport, Harn
     }
     let ask = |side: &Side| {
         let order = side.features.as_deref().unwrap_or(&features);
-        let own: Vec<Vec<f64>> = rows.iter().map(|r| reorder(r, &features, order)).collect();
-        side.answer(&own, &name, side.classes.as_deref().unwrap_or(&classes))
+        let own: Vec<Row> = rows.iter().map(|r| reorder(r, &features, order)).collect();
+        let classes = side.classes.as_deref().unwrap_or(&classes);
+        side.answer(&own, &name, classes, &schema)
     };
     let (from_answers, to_answers) = (ask(&a), ask(&b));
     Ok(DiffReport::compare(
@@ -139,46 +141,103 @@ fn same_names(
     }
 }
 
-/// `row`, whose values follow `from`'s names, in `to`'s order.
-fn reorder(row: &[f64], from: &[String], to: &[String]) -> Vec<f64> {
+/// `row`, whose values follow `from`'s names, in `to`'s order (`null` for a name `from` lacks).
+fn reorder(row: &[Datum], from: &[String], to: &[String]) -> Row {
     to.iter()
         .map(|name| {
             from.iter()
                 .position(|f| f == name)
-                .map_or(f64::NAN, |i| row[i])
+                .map_or(Datum::Missing, |i| row[i].clone())
         })
         .collect()
 }
 
-/// Per feature (in `features` order), the smallest minimum and largest maximum of the sides'
-/// training ranges; none when no side has ranges.
-fn union_ranges(sides: &[&Side], features: &[String]) -> Option<Vec<(f64, f64)>> {
-    let mut union: Option<Vec<(f64, f64)>> = None;
+/// A row's identity: its values to the bit (JSON text keeps `-0.0` apart from `0.0`).
+fn key(row: &[Datum]) -> String {
+    serde_json::to_string(row).unwrap_or_default()
+}
+
+/// Both sides' inputs as one, in `features` order: per numeric feature the smallest minimum
+/// and the largest maximum of the ranges; per categorical one every category either side
+/// knows, by value, so that a category only one side knows is asked of both. `null` is drawn
+/// where either side takes it. None when no side knows its inputs.
+fn union(sides: &[&Side], features: &[String]) -> Option<Schema> {
+    let mut merged: Option<Vec<Input>> = None;
     for side in sides {
-        let (Some(ranges), Some(order)) = (&side.ranges, &side.features) else {
+        let (Some(schema), Some(order)) = (&side.schema, &side.features) else {
             continue;
         };
-        let mins: Vec<f64> = ranges.iter().map(|r| r.0).collect();
-        let maxs: Vec<f64> = ranges.iter().map(|r| r.1).collect();
-        let (mins, maxs) = (
-            reorder(&mins, order, features),
-            reorder(&maxs, order, features),
-        );
-        union = Some(match union {
-            None => mins.into_iter().zip(maxs).collect(),
-            Some(u) => u
-                .iter()
-                .zip(mins.into_iter().zip(maxs))
-                .map(|(&(a, b), (c, d))| (a.min(c), b.max(d)))
-                .collect(),
+        let inputs: Vec<Input> = features
+            .iter()
+            .map(|f| {
+                let at = order.iter().position(|o| o == f)?;
+                schema.inputs.get(at).cloned()
+            })
+            .collect::<Option<_>>()?;
+        merged = Some(match merged {
+            None => inputs,
+            Some(before) => before.into_iter().zip(inputs).map(merge).collect(),
         });
     }
-    union
+    let inputs = merged?;
+    let numbers_only = inputs
+        .iter()
+        .all(|i| !i.nullable && matches!(i.values, Values::Numeric { .. }));
+    Some(Schema {
+        inputs,
+        tensors: if numbers_only {
+            crate::rows::Tensors::Matrix
+        } else {
+            crate::rows::Tensors::PerInput
+        },
+    })
+}
+
+/// One feature as both sides take it.
+fn merge((a, b): (Input, Input)) -> Input {
+    let values = match (a.values, b.values) {
+        (Values::Numeric { range: (a0, a1) }, Values::Numeric { range: (b0, b1) }) => {
+            Values::Numeric {
+                range: (a0.min(b0), a1.max(b1)),
+            }
+        }
+        (
+            Values::Categorical {
+                categories: mut all,
+                unseen,
+            },
+            Values::Categorical {
+                categories,
+                unseen: other,
+            },
+        ) => {
+            for category in categories {
+                if !all.contains(&category) {
+                    all.push(category);
+                }
+            }
+            let unseen = unseen.or(other).filter(|u| !all.contains(u));
+            Values::Categorical {
+                categories: all,
+                unseen,
+            }
+        }
+        // A feature numeric on one side and categorical on the other: the first side's
+        // values, which the other side refuses, and the report says so.
+        (first, _) => first,
+    };
+    Input {
+        name: a.name,
+        values,
+        nullable: a.nullable || b.nullable,
+    }
 }
 
 /// The user's rows: a CSV whose header names the features (in any order, others ignored), or
-/// JSON: `[[…]]` in feature order, `[{"feature": value}]`, or `{"instances": …}` of either.
-pub fn read_rows(path: &Path, features: &[String]) -> Result<Vec<Vec<f64>>, HarnessError> {
+/// JSON: `[[…]]` in feature order, `[{"feature": value}]`, or `{"instances": …}` of either. In
+/// a CSV a cell is a number if it reads as one, missing if empty or a pandas NA string, and a
+/// category otherwise.
+pub fn read_rows(path: &Path, features: &[String]) -> Result<Vec<Row>, HarnessError> {
     let text = std::fs::read_to_string(path).map_err(|source| HarnessError::Io {
         path: path.to_owned(),
         source,
@@ -195,13 +254,10 @@ pub fn read_rows(path: &Path, features: &[String]) -> Result<Vec<Vec<f64>>, Harn
             .map(|(i, row)| json_row(row, features).map_err(|why| bad(format!("row {i}: {why}"))))
             .collect();
     }
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<String> = lines
-        .next()
-        .ok_or_else(|| bad("empty".into()))?
-        .split(',')
-        .map(|h| h.trim().to_owned())
-        .collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header = reader.headers().map_err(|e| bad(e.to_string()))?.clone();
     let at: Vec<usize> = features
         .iter()
         .map(|f| {
@@ -211,28 +267,37 @@ pub fn read_rows(path: &Path, features: &[String]) -> Result<Vec<Vec<f64>>, Harn
                 .ok_or_else(|| bad(format!("the header has no column {f:?}")))
         })
         .collect::<Result<_, _>>()?;
-    lines
-        .enumerate()
-        .map(|(i, line)| {
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-            at.iter()
-                .map(|&j| {
-                    cells
-                        .get(j)
-                        .and_then(|c| c.parse::<f64>().ok())
-                        .filter(|v| v.is_finite())
-                        .ok_or_else(|| bad(format!("line {}: column {j} is not a number", i + 2)))
-                })
-                .collect()
+    reader
+        .records()
+        .map(|record| {
+            let record = record.map_err(|e| bad(e.to_string()))?;
+            Ok(at
+                .iter()
+                .map(|&j| csv_cell(record.get(j).unwrap_or_default()))
+                .collect())
         })
         .collect()
 }
 
-fn json_row(row: &Value, features: &[String]) -> Result<Vec<f64>, String> {
-    let number = |v: &Value| v.as_f64().ok_or_else(|| format!("{v} is not a number"));
+/// A CSV cell as a value: as `train` reads one.
+fn csv_cell(cell: &str) -> Datum {
+    if server::train::is_missing(cell) {
+        return Datum::Missing;
+    }
+    match cell.parse::<f64>() {
+        Ok(v) if v.is_finite() => Datum::Number(v),
+        _ => Datum::Category(Category::Text(cell.to_owned())),
+    }
+}
+
+fn json_row(row: &Value, features: &[String]) -> Result<Row, String> {
+    let datum = |v: &Value| {
+        serde_json::from_value::<Datum>(v.clone())
+            .map_err(|_| format!("{v} is not a number, a category or null"))
+    };
     match row {
         Value::Array(values) if values.len() == features.len() => {
-            values.iter().map(number).collect()
+            values.iter().map(datum).collect()
         }
         Value::Array(values) => Err(format!(
             "{} values for {} features",
@@ -244,7 +309,7 @@ fn json_row(row: &Value, features: &[String]) -> Result<Vec<f64>, String> {
             .map(|f| {
                 map.get(f)
                     .ok_or_else(|| format!("no {f:?}"))
-                    .and_then(number)
+                    .and_then(datum)
             })
             .collect(),
         other => Err(format!("{other} is not a row")),

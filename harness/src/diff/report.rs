@@ -2,6 +2,7 @@
 //! are bit-identical; the thresholds that decide the exit code; and the report in every form
 //! `check` writes.
 
+use crate::rows::Row;
 use std::path::Path;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
@@ -21,7 +22,7 @@ pub struct Thresholds {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
     pub row: usize,
-    pub values: Vec<f64>,
+    pub values: Row,
     pub from: String,
     pub to: String,
 }
@@ -76,7 +77,7 @@ impl DiffReport {
         from: &str,
         to: &str,
         classes: &[String],
-        rows: &[Vec<f64>],
+        rows: &[Row],
         a: &[RowAnswer],
         b: &[RowAnswer],
         thresholds: Thresholds,
@@ -211,8 +212,11 @@ impl DiffReport {
             out.push_str("\n| row | values | from | to |\n|---|---|---|---|\n");
             for c in &self.first_changes {
                 out.push_str(&format!(
-                    "| {} | {:?} | {} | {} |\n",
-                    c.row, c.values, c.from, c.to
+                    "| {} | {} | {} | {} |\n",
+                    c.row,
+                    serde_json::to_string(&c.values).unwrap_or_default(),
+                    c.from,
+                    c.to
                 ));
             }
         }

@@ -4,13 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use server::{Artifact, Rows};
+use server::Artifact;
+use server::contract::fixtures;
 
 use crate::checks::v2::V2Options;
 use crate::client::{Client, Elements, V2Answer};
 use crate::container::{self, Launch, Running};
 use crate::error::HarnessError;
 use crate::golden;
+use crate::rows::{Row, Schema};
 use crate::suite::Protocol;
 
 /// A side as named on the command line.
@@ -49,10 +51,11 @@ pub struct Side {
     /// Known for an artifact and this project's API; a V2 server takes the other side's.
     pub features: Option<Vec<String>>,
     pub classes: Option<Vec<String>>,
-    /// Per feature (in `features` order), the training range: an artifact's only.
-    pub ranges: Option<Vec<(f64, f64)>>,
+    /// The inputs (in `features` order) with their training ranges and categories: an
+    /// artifact's only.
+    pub schema: Option<Schema>,
     /// The golden rows of an artifact, in its feature order.
-    pub golden_rows: Vec<Vec<f64>>,
+    pub golden_rows: Vec<Row>,
     ask: Ask,
     /// Keeps a started container running as long as the side is open.
     _running: Option<Running>,
@@ -80,7 +83,10 @@ impl Side {
                     name: Some(artifact.name().to_owned()),
                     features: Some(model.features().to_vec()),
                     classes: Some(model.classes().to_vec()),
-                    ranges: artifact.feature_ranges().map(|_| golden::ranges(&artifact)),
+                    schema: artifact
+                        .input_ranges()
+                        .is_some()
+                        .then(|| Schema::of(&artifact)),
                     golden_rows: golden::generate(&artifact)
                         .cases
                         .into_iter()
@@ -118,7 +124,7 @@ impl Side {
                 name: None,
                 features: None,
                 classes: None,
-                ranges: None,
+                schema: None,
                 golden_rows: vec![],
                 ask: Ask::V2 {
                     client,
@@ -145,7 +151,7 @@ impl Side {
             name: Some(served.name.clone()),
             features: list("features"),
             classes: list("classes"),
-            ranges: None,
+            schema: None,
             golden_rows: vec![],
             ask: Ask::Seed {
                 client,
@@ -156,8 +162,15 @@ impl Side {
     }
 
     /// The answers to `rows`, given in this side's feature order, for a model called `name`
-    /// with `classes` (in the order a V2 server's probabilities come in).
-    pub fn answer(&self, rows: &[Vec<f64>], name: &str, classes: &[String]) -> Vec<RowAnswer> {
+    /// with `classes` (in the order a V2 server's probabilities come in); `schema` says how
+    /// V2 tensors carry the rows.
+    pub fn answer(
+        &self,
+        rows: &[Row],
+        name: &str,
+        classes: &[String],
+        schema: &Schema,
+    ) -> Vec<RowAnswer> {
         match &self.ask {
             Ask::Oracle(artifact) => rows.iter().map(|row| oracle(artifact, row)).collect(),
             Ask::Seed { client, max_rows } => rows
@@ -167,18 +180,22 @@ impl Side {
             Ask::V2 { client, options } => rows
                 .chunks(100)
                 .flat_map(|chunk| {
-                    batch_or_rows(chunk, |rows| v2(client, options, name, classes, rows))
+                    batch_or_rows(chunk, |rows| {
+                        v2(client, options, name, classes, schema, rows)
+                    })
                 })
                 .collect(),
         }
     }
 }
 
-fn oracle(artifact: &Artifact, row: &[f64]) -> RowAnswer {
+fn oracle(artifact: &Artifact, row: &Row) -> RowAnswer {
     let model = artifact.model();
-    let rows = Rows::from_rows(std::slice::from_ref(&row.to_vec()), model.features())
-        .map_err(|e| e.to_string())?;
-    let prediction = model.predict(&rows).map_err(|e| e.to_string())?.remove(0);
+    let rows = fixtures::checked(model, std::slice::from_ref(row)).map_err(|e| e.to_string())?;
+    let prediction = model
+        .predict_batch(&rows)
+        .map_err(|e| e.to_string())?
+        .remove(0);
     let classes = model.classes();
     Ok((
         classes[prediction.class].clone(),
@@ -193,8 +210,8 @@ fn oracle(artifact: &Artifact, row: &[f64]) -> RowAnswer {
 /// A batch's answers; when the batch is refused, each row alone, so that one refused row
 /// (a value beyond the model's range) does not hide the others.
 fn batch_or_rows(
-    rows: &[Vec<f64>],
-    ask: impl Fn(&[Vec<f64>]) -> Result<Vec<RowAnswer>, String>,
+    rows: &[Row],
+    ask: impl Fn(&[Row]) -> Result<Vec<RowAnswer>, String>,
 ) -> Vec<RowAnswer> {
     match ask(rows) {
         Ok(answers) if answers.len() == rows.len() => answers,
@@ -209,7 +226,7 @@ fn batch_or_rows(
     }
 }
 
-fn seed(client: &Client, rows: &[Vec<f64>]) -> Result<Vec<RowAnswer>, String> {
+fn seed(client: &Client, rows: &[Row]) -> Result<Vec<RowAnswer>, String> {
     let answer = client.predict(rows).map_err(|e| crate::error::chain(&e))?;
     let body = answer.json().unwrap_or_default();
     if answer.status != 200 {
@@ -236,13 +253,10 @@ fn v2(
     options: &V2Options,
     name: &str,
     classes: &[String],
-    rows: &[Vec<f64>],
+    schema: &Schema,
+    rows: &[Row],
 ) -> Result<Vec<RowAnswer>, String> {
-    let width = rows.first().map_or(0, Vec::len);
-    let body = serde_json::json!({"inputs": [{
-        "name": options.input, "shape": [rows.len(), width], "datatype": "FP64",
-        "data": rows.iter().flatten().collect::<Vec<_>>(),
-    }]});
+    let body = serde_json::json!({"inputs": schema.tensors_json(rows, &options.input)});
     let answer = client
         .post_json(&crate::client::infer_path(name), &body)
         .map_err(|e| crate::error::chain(&e))?;
