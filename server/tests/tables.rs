@@ -396,3 +396,65 @@ fn model_metadata_and_openapi_describe_each_feature() {
     assert_eq!(sex["enum"], json!(["female", "male", null]));
     assert_eq!(sex["nullable"], true);
 }
+
+/// Under `--unknown ignore`, every API takes a category training never saw, and `/metrics`
+/// counts it per feature: the first sign that production data has drifted from training.
+#[test]
+fn unknown_categories_ignored_are_counted_per_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("passengers.csv");
+    std::fs::write(&data, passengers()).unwrap();
+    let options = Options {
+        unknown: server::inputs::Unknown::Ignore,
+        ..passenger_options()
+    };
+    let trained = train::train(&data, &options).unwrap();
+    let artifact = Artifact::from_bytes(&trained.artifact, "passengers").unwrap();
+    let app = State::new(artifact, Limits::default(), SystemTime::now());
+    let metrics = |app: &State| {
+        let response = answer(app, &Request::fake_http("GET", "/metrics", vec![], vec![]));
+        let (mut reader, _) = response.data.into_reader_and_size();
+        let mut text = String::new();
+        reader.read_to_string(&mut text).unwrap();
+        text
+    };
+    let count = |text: &str, feature: &str| {
+        let series = format!("unknown_categories_total{{feature=\"{feature}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&series))
+            .map(|v| v.parse::<u64>().unwrap())
+    };
+    let before = metrics(&app);
+    assert_eq!(count(&before, "sex"), Some(0), "{before}");
+    assert_eq!(
+        count(&before, "age"),
+        None,
+        "a numeric feature has no series"
+    );
+
+    let (status, _) = post(
+        &app,
+        "/predict",
+        &json!({"instances": [
+            {"age": 30, "sex": "unknown", "class": 9, "fare": 10.0, "embarked": "X"},
+            {"age": 30, "sex": "male", "class": 1, "fare": 10.0, "embarked": "S"},
+        ]}),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = post(
+        &app,
+        "/v2/models/passengers/infer",
+        &json!({"inputs": [
+            {"name": "age", "shape": [1], "datatype": "FP64", "data": [30]},
+            {"name": "sex", "shape": [1], "datatype": "BYTES", "data": ["other"]},
+            {"name": "class", "shape": [1], "datatype": "INT64", "data": [2]},
+            {"name": "fare", "shape": [1], "datatype": "FP64", "data": [10.0]},
+            {"name": "embarked", "shape": [1], "datatype": "BYTES", "data": ["S"]},
+        ]}),
+    );
+    assert_eq!(status, 200);
+    let after = metrics(&app);
+    assert_eq!(count(&after, "sex"), Some(2), "{after}");
+    assert_eq!(count(&after, "class"), Some(1), "{after}");
+    assert_eq!(count(&after, "embarked"), Some(1), "{after}");
+}

@@ -140,6 +140,7 @@ fn infer(
     let inference = infer::decode(header, tensors, model, state.limits().max_batch_rows)?;
     let predictions = model.predict_batch(&inference.batch)?;
     state.metrics().predicted(template, predictions.len());
+    state.metrics().ignored(&inference.batch);
     let answer = InferResponse::new(
         state.artifact(),
         inference.id,
@@ -172,6 +173,7 @@ fn rows_predicted(
     let batch = decode(&body, model, state.limits().max_batch_rows)?;
     let predictions = model.predict_batch(&batch)?;
     state.metrics().predicted(template, predictions.len());
+    state.metrics().ignored(&batch);
     Ok(predictions)
 }
 

@@ -1,6 +1,6 @@
 //! Prometheus metrics, exposed at `/metrics`: requests by route, method and status, requests in
-//! flight, latency by route, predicted rows, the served model, and when the process started and
-//! how long it took to become ready.
+//! flight, latency by route, predicted rows, unknown categories ignored by feature, the served
+//! model, and when the process started and how long it took to become ready.
 //!
 //! The registry encodes OpenMetrics text, which a client gets when its `Accept` asks for it;
 //! everyone else gets the Prometheus text format 0.0.4, which every scraper reads: the same
@@ -20,6 +20,7 @@ use prometheus_client::registry::Registry;
 
 use crate::artifact::Artifact;
 use crate::contract::lifecycle::IN_FLIGHT_METRIC;
+use crate::inputs::{Batch, Cell};
 
 /// The content type of the OpenMetrics encoding.
 pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -47,6 +48,11 @@ struct RouteLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FeatureLabels {
+    feature: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ModelLabels {
     name: String,
     version: String,
@@ -61,6 +67,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     rows: Family<RouteLabels, Counter>,
+    /// Per feature (in input order) that ignores unknown categories, how many it has seen.
+    unknown: Vec<Option<Counter>>,
     in_flight: Gauge,
     startup: Gauge<f64, AtomicU64>,
 }
@@ -97,6 +105,29 @@ impl Metrics {
             rows.clone(),
         );
         let model = artifact.model();
+        // Every feature that ignores unknown categories has its series from the start, at 0:
+        // a rise is the first sign that production data has drifted from training.
+        let unknown_family = Family::<FeatureLabels, Counter>::default();
+        let unknown = model.columns().map_or_else(Vec::new, |columns| {
+            columns
+                .features()
+                .iter()
+                .map(|f| {
+                    f.accepts_unknown.then(|| {
+                        unknown_family
+                            .get_or_create(&FeatureLabels {
+                                feature: f.name.clone(),
+                            })
+                            .clone()
+                    })
+                })
+                .collect()
+        });
+        registry.register(
+            "unknown_categories",
+            "Categories not seen in training, ignored (encoded as all zeros), by feature",
+            unknown_family,
+        );
         registry.register(
             "model",
             "The served model",
@@ -130,6 +161,7 @@ impl Metrics {
             requests,
             latency,
             rows,
+            unknown,
             in_flight,
             startup,
         }
@@ -169,6 +201,23 @@ impl Metrics {
         self.rows
             .get_or_create(&RouteLabels { route })
             .inc_by(rows as u64);
+    }
+
+    /// Counts the unknown categories a predicted batch held, per feature.
+    pub fn ignored(&self, batch: &Batch) {
+        let Batch::Table(table) = batch else {
+            return;
+        };
+        if self.unknown.iter().all(Option::is_none) {
+            return;
+        }
+        for row in table.iter() {
+            for (cell, counter) in row.iter().zip(&self.unknown) {
+                if let (Cell::Unknown, Some(counter)) = (cell, counter) {
+                    counter.inc();
+                }
+            }
+        }
     }
 
     /// Records how long start-up took.
