@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use crate::api::v2::{LARGEST_INT64, LARGEST_UINT64};
+use crate::contract::v2::{LARGEST_INT64, LARGEST_UINT64};
 
 use crate::artifact::Artifact;
 use crate::contract::limits::Limits;

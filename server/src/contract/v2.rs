@@ -18,3 +18,11 @@ pub const EXTENSIONS: &[&str] = &["binary_tensor_data"];
 /// The request and answer field that gives the JSON header's length when binary tensor data
 /// follows it.
 pub const BINARY_HEADER_LENGTH: &str = "Inference-Header-Content-Length";
+
+/// 2^53: every integer up to it is a double; beyond, some are not.
+pub const EXACT_INTEGERS: u64 = 1 << 53;
+/// The largest magnitude of an INT64 or UINT64 element: 2^53, up to which a double holds every
+/// integer, so that the range is checked on the value the client sent.
+pub const LARGEST_INT64: f64 = EXACT_INTEGERS as f64;
+/// See [`LARGEST_INT64`].
+pub const LARGEST_UINT64: f64 = EXACT_INTEGERS as f64;
