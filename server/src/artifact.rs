@@ -20,8 +20,9 @@ use thiserror::Error;
 
 use crate::inputs::columns::ColumnsError;
 use crate::inputs::{Block, Columns, Input};
-pub use crate::model::Preprocessing;
-use crate::model::{Kind, Model, Scale, Standardize};
+use crate::model::{Kind, Model};
+pub use crate::preprocessing::Preprocessing;
+use crate::preprocessing::{Scale, Standardize};
 
 /// The artifact format this build writes for a model of numeric features, scaled or not.
 pub const FORMAT_VERSION: u64 = 2;

@@ -34,7 +34,8 @@ use crate::api::{Number, quote_non_finite};
 use crate::artifact::{
     Artifact, Document, FORMAT_VERSION, Origin, Preprocessing, Range, sha256_hex,
 };
-use crate::model::{Kind, Scale, Standardize};
+use crate::model::Kind;
+use crate::preprocessing::{Scale, Standardize};
 
 /// The `format` an export declares.
 pub const EXPORT_FORMAT: &str = "ml-inference-app/sklearn-export";

@@ -5,7 +5,8 @@
 //! - [`artifact`]: the versioned JSON document a model is saved as, and its checked loading.
 //! - [`inputs`]: a model's inputs (numeric or categorical, possibly missing) and the column
 //!   blocks that encode them (format 3).
-//! - [`model`]: the in-process predictor, the oracle that every API answer must equal bit for bit.
+//! - [`model`]: the in-process predictor, the oracle that every API answer must equal bit for bit;
+//!   [`preprocessing`]: the per-feature scaling before it (train's and scikit-learn's).
 //! - [`rows`]: a batch of feature rows, validated once at the edge.
 //! - [`train`]: deterministic training from any CSV; [`import`]: a scikit-learn model from
 //!   its JSON export.
@@ -25,6 +26,7 @@ pub mod http;
 pub mod import;
 pub mod inputs;
 pub mod model;
+pub mod preprocessing;
 pub mod rows;
 pub mod train;
 

@@ -2,7 +2,7 @@
 
 use server::Artifact;
 use server::artifact::{ArtifactError, DEFAULT_ARTIFACT, Inconsistency, Origin};
-use server::model::{Preprocessing, Standardize};
+use server::preprocessing::{Preprocessing, Standardize};
 use server::{Rows, train};
 
 use crate::util::{assert_same_bits, fixtures};

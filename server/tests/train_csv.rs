@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use server::model::Preprocessing;
+use server::preprocessing::Preprocessing;
 use server::train::{self, Features, Options, TrainError};
 use server::{Artifact, Kind, Rows};
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::inputs::{Category, Cell, Feature, Input, Kind, ValueError};
-use crate::model::Scale;
+use crate::preprocessing::Scale;
 
 /// One block of the expanded vector, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

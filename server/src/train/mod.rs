@@ -48,7 +48,8 @@ use crate::inputs::columns::{Impute, Literal, Scratch};
 use crate::inputs::{
     self, Block, Category, Cell, Columns, Datum, Input, OneHot, Step, Table, Unknown,
 };
-use crate::model::{Kind, Model, Scale, Standardize};
+use crate::model::{Kind, Model};
+use crate::preprocessing::{Scale, Standardize};
 use table::Column;
 
 /// One in this many rows (the last of each group) is held out for evaluation.
