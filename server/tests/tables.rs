@@ -458,3 +458,40 @@ fn unknown_categories_ignored_are_counted_per_feature() {
     assert_eq!(count(&after, "class"), Some(1), "{after}");
     assert_eq!(count(&after, "embarked"), Some(1), "{after}");
 }
+
+/// NaN is how numpy and pandas hold a gap, and what their clients send for one (tritonclient's
+/// JSON, MLServer's pandas codec): where a feature takes a gap, NaN is one, on every API;
+/// infinity is still refused.
+#[test]
+fn nan_is_a_gap_where_a_feature_takes_one() {
+    let app = penguins_app();
+    let json = [("Content-Type", "application/json".to_owned())];
+    let predict = |row: &str| {
+        let body = format!(r#"{{"instances": [{row}]}}"#);
+        let (status, out) = send(&app, "/predict", &json, body.into_bytes());
+        (status, String::from_utf8(out).unwrap())
+    };
+    let gap = predict(r#"["Dream", null, 17.5, 190, 3700, "female"]"#);
+    assert_eq!(gap.0, 200, "{}", gap.1);
+    assert_eq!(
+        predict(r#"["Dream", NaN, 17.5, 190, 3700, "female"]"#),
+        gap
+    );
+    let infinite = predict(r#"["Dream", Infinity, 17.5, 190, 3700, "female"]"#);
+    assert_eq!(infinite.0, 422, "{}", infinite.1);
+    let v2 = |bill: &str| {
+        let body = format!(
+            r#"{{"inputs": [
+                {{"name": "island", "shape": [1], "datatype": "BYTES", "data": ["Dream"]}},
+                {{"name": "bill_length_mm", "shape": [1], "datatype": "FP64", "data": [{bill}]}},
+                {{"name": "bill_depth_mm", "shape": [1], "datatype": "FP64", "data": [17.5]}},
+                {{"name": "flipper_length_mm", "shape": [1], "datatype": "FP64", "data": [190]}},
+                {{"name": "body_mass_g", "shape": [1], "datatype": "FP64", "data": [3700]}},
+                {{"name": "sex", "shape": [1], "datatype": "BYTES", "data": ["female"]}}]}}"#
+        );
+        let (status, out) = send(&app, "/v2/models/penguins/infer", &json, body.into_bytes());
+        (status, String::from_utf8(out).unwrap())
+    };
+    assert_eq!(v2("NaN"), v2("null"));
+    assert_eq!(v2("null").0, 200);
+}

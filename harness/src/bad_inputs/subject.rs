@@ -22,6 +22,9 @@ pub struct Subject<'a> {
     pub columns: bool,
     /// The first numeric input: where the cases put a wrong number.
     pub number: Option<usize>,
+    /// The first numeric input that takes no gap: where NaN is refused (elsewhere it is a gap,
+    /// as pandas holds one).
+    pub strict_number: Option<usize>,
     /// The first categorical input, and the first that refuses an unknown category.
     pub category: Option<usize>,
     pub strict_category: Option<usize>,
@@ -51,6 +54,7 @@ impl<'a> Subject<'a> {
                     })
             }),
             not_nullable: first(&|i| columns && !i.nullable),
+            strict_number: first(&|i| !i.nullable && matches!(i.values, Values::Numeric { .. })),
             columns,
             number,
             oracle,

@@ -42,7 +42,7 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
             .get(&predict)
             .refused(ApiError::MethodNotAllowed { allow: "POST" }),
     ];
-    if let Some(at) = s.number {
+    if let Some(at) = s.strict_number {
         cases.push(
             case("v1 NaN token")
                 .json(format!(

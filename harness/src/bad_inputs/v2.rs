@@ -190,13 +190,21 @@ fn inputs(s: &Subject) -> Vec<BadInput> {
                     value: 1.5,
                     datatype: "INT32".into(),
                 }),
-            case("v2 NaN token")
-                .body(token("NaN"))
-                .refused(s.non_finite(0, at)),
             case("v2 a number too large for a double")
                 .body(token("1e999"))
                 .refused(s.non_finite(0, at)),
         ]);
+    }
+    if let Some(at) = s.strict_number {
+        cases.push(
+            case("v2 NaN token")
+                .body(
+                    with(at, "data", json!(["TOKEN"]))
+                        .to_string()
+                        .replace("\"TOKEN\"", "NaN"),
+                )
+                .refused(s.non_finite(0, at)),
+        );
     }
     if let Some(at) = s.category {
         let feature = &s.features[at];

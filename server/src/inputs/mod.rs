@@ -235,6 +235,9 @@ impl Feature {
     pub fn cell(&self, value: Value<'_>) -> Result<Cell, ValueError> {
         match (self.kind, value) {
             (_, Value::Null) if self.accepts_missing => Ok(Cell::Missing),
+            // NaN is how numpy and pandas hold a gap (a float column, or integer categories
+            // with a gap): where a gap is accepted, it is one.
+            (_, Value::Number(v)) if v.is_nan() && self.accepts_missing => Ok(Cell::Missing),
             (_, Value::Null) => Err(ValueError::Missing),
             (Kind::Numeric, Value::Number(v)) if v.is_finite() => Ok(Cell::Number(v)),
             (Kind::Numeric, Value::Number(_)) => Err(ValueError::NonFinite),

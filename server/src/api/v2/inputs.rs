@@ -341,8 +341,7 @@ fn element(
             checked(row, feature, Value::Number(value[0]))
         }
         Element::Json(json) => cell(row, feature, json),
-        // A missing number travels as NaN in binary data, as pandas holds it.
-        Element::Number(v) if v.is_nan() => checked(row, feature, Value::Null),
+        // A missing number travels as NaN, as pandas holds it: the feature's check takes it.
         Element::Number(v) => checked(row, feature, Value::Number(*v)),
         Element::Bytes(bytes) => match std::str::from_utf8(bytes) {
             Ok(text) => checked(row, feature, Value::Text(text)),
