@@ -392,9 +392,26 @@ fn model_metadata_and_openapi_describe_each_feature() {
     );
     assert_eq!(metadata["inputs"][1]["datatype"], "FP64");
     let openapi = get("/openapi.json");
-    let sex = &openapi["components"]["schemas"]["Rows"]["items"]["oneOf"][1]["properties"]["sex"];
+    assert_eq!(openapi["openapi"], "3.1.0");
+    let rows = &openapi["components"]["schemas"]["Rows"]["items"]["oneOf"];
+    let sex = &rows[1]["properties"]["sex"];
     assert_eq!(sex["enum"], json!(["female", "male", null]));
-    assert_eq!(sex["nullable"], true);
+    assert_eq!(
+        rows[1]["properties"]["bill_length_mm"]["type"],
+        json!(["number", "null"])
+    );
+    // An array row is typed position by position.
+    assert_eq!(
+        rows[0]["prefixItems"][0]["enum"],
+        json!(["Biscoe", "Dream", "Torgersen"])
+    );
+    assert_eq!(rows[0]["prefixItems"][5], *sex);
+    let inputs = &openapi["components"]["schemas"]["V2InferRequest"]["properties"]["inputs"];
+    assert_eq!(
+        inputs["prefixItems"][0]["properties"]["datatype"]["const"],
+        "BYTES"
+    );
+    assert_eq!(inputs["minItems"], 6);
 }
 
 /// Under `--unknown ignore`, every API takes a category training never saw, and `/metrics`
@@ -473,10 +490,7 @@ fn nan_is_a_gap_where_a_feature_takes_one() {
     };
     let gap = predict(r#"["Dream", null, 17.5, 190, 3700, "female"]"#);
     assert_eq!(gap.0, 200, "{}", gap.1);
-    assert_eq!(
-        predict(r#"["Dream", NaN, 17.5, 190, 3700, "female"]"#),
-        gap
-    );
+    assert_eq!(predict(r#"["Dream", NaN, 17.5, 190, 3700, "female"]"#), gap);
     let infinite = predict(r#"["Dream", Infinity, 17.5, 190, 3700, "female"]"#);
     assert_eq!(infinite.0, 422, "{}", infinite.1);
     let v2 = |bill: &str| {

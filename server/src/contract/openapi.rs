@@ -1,4 +1,7 @@
-//! The OpenAPI 3 document, for the model being served.
+//! The OpenAPI 3.1 document, for the model being served.
+//!
+//! 3.1, whose schemas are JSON Schema 2020-12: a row of a model with categories, and its V2
+//! inputs, are typed position by position (`prefixItems`), which 3.0 cannot say.
 //!
 //! `openapi.json` describes every route in [`ROUTES`](crate::contract::routes::ROUTES); the
 //! served document is that template with the model's facts filled in from its artifact: the
@@ -81,7 +84,8 @@ pub fn document(artifact: &Artifact, limits: Limits) -> Value {
             .iter()
             .map(|f| feature_schema(f, bound))
             .collect();
-        rows[0]["items"] = json!({ "anyOf": each });
+        rows[0]["prefixItems"] = json!(each);
+        rows[0]["items"] = false.into();
         rows[1]["properties"] = features
             .iter()
             .cloned()
@@ -127,12 +131,30 @@ pub fn document(artifact: &Artifact, limits: Limits) -> Value {
                     json!({"name": f.name, "shape": [1], "datatype": f.datatype(), "data": [value]})
                 })
                 .collect();
-            schemas["V2InferRequest"]["properties"]["inputs"]["items"] = json!({
-                "type": "object",
-                "required": ["name", "shape", "datatype"],
-                "description": "One input per feature, named as the feature, shape [N] or [N, 1]: BYTES for a categorical feature (an integer datatype where its categories are integers), a numeric datatype for a numeric one; null (NaN in binary data) is a missing value.",
-                "properties": {"name": {"type": "string", "enum": features}},
-            });
+            // One row, one input per feature in feature order (any order is taken; the schema
+            // states one).
+            let each: Vec<Value> = columns
+                .features()
+                .iter()
+                .map(|f| {
+                    json!({
+                        "type": "object",
+                        "required": ["name", "shape", "datatype", "data"],
+                        "properties": {
+                            "name": {"const": f.name},
+                            "shape": {"type": "array", "items": {"const": 1}, "minItems": 1, "maxItems": 2},
+                            "datatype": {"const": f.datatype()},
+                            "data": {"type": "array", "items": feature_schema(f, bound), "minItems": 1, "maxItems": 1},
+                        },
+                    })
+                })
+                .collect();
+            let tensors = &mut schemas["V2InferRequest"]["properties"]["inputs"];
+            tensors["description"] = "One input per feature, named as the feature, shape [N] or [N, 1], in any order: BYTES for a categorical feature (an integer datatype where its categories are integers), a numeric datatype for a numeric one; null (NaN in binary data) is a missing value.".into();
+            tensors["minItems"] = each.len().into();
+            tensors["maxItems"] = each.len().into();
+            tensors["prefixItems"] = each.into();
+            tensors["items"] = false.into();
             schemas["V2InferRequest"]["example"] = json!({ "id": "1", "inputs": inputs });
         }
     }
@@ -157,8 +179,10 @@ fn feature_schema(feature: &Feature, bound: f64) -> Value {
             json!({ "enum": known })
         }
     };
-    if feature.accepts_missing {
-        schema["nullable"] = true.into();
+    if feature.accepts_missing
+        && let Some(kind) = schema["type"].as_str()
+    {
+        schema["type"] = json!([kind, "null"]);
     }
     schema
 }

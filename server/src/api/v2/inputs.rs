@@ -217,6 +217,14 @@ fn elements(input: &InputTensor, count: usize, bytes: &[u8]) -> Result<Vec<Eleme
         (Some(_), Some(_)) => return Err(TensorError::BinaryAndData { input: name() }.into()),
         (None, None) => return Err(TensorError::NoData { input: name() }.into()),
         (Some(data), None) => {
+            if !data.is_array() {
+                return Err(ApiError::Invalid {
+                    detail: format!(
+                        "input {:?}: data must be an array, found {data}",
+                        input.name
+                    ),
+                });
+            }
             let mut flat = vec![];
             flatten(data, &mut flat);
             flat.into_iter()
@@ -385,5 +393,17 @@ mod tests {
             Err(ApiError::Tensor(TensorError::OutOfType { element: 0, .. }))
         ));
         assert_eq!(cells("INT32", "7").unwrap(), Cell::Number(7.0));
+    }
+
+    #[test]
+    fn data_is_an_array() {
+        let body =
+            br#"{"inputs": [{"name": "sex", "shape": [1], "datatype": "BYTES", "data": null},
+                        {"name": "mass", "shape": [1], "datatype": "FP64", "data": [1]}]}"#;
+        let refused = decode(body, &[], &columns(), 10).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            r#"invalid request: input "sex": data must be an array, found null"#
+        );
     }
 }
