@@ -220,8 +220,7 @@ impl Schema {
 
     /// The V2 tensors of `rows` as binary tensor data where it can carry them, and the bytes.
     /// A number that is missing is NaN (and an integer column with a gap FP64, as pandas holds
-    /// it); a `BYTES` column with a gap, and a `BOOL` one, have no binary form here and go as
-    /// JSON.
+    /// it); a `BYTES` or `BOOL` column with a gap has no binary form and goes as JSON.
     pub fn tensors_binary(&self, rows: &[Row], input: &str) -> (Vec<Value>, Vec<u8>) {
         let mut bytes = vec![];
         let mut tensor = |name: &str, shape: Value, datatype: &str, data: Vec<u8>| {
@@ -280,6 +279,15 @@ impl Schema {
                                 .into_iter()
                                 .chain(text.iter().copied())
                         })
+                        .collect(),
+                ),
+                "BOOL" if !gap => tensor(
+                    name,
+                    shape,
+                    "BOOL",
+                    column
+                        .iter()
+                        .map(|v| u8::from(**v == Datum::Category(Category::Bool(true))))
                         .collect(),
                 ),
                 datatype => json!({"name": name, "shape": shape, "datatype": datatype,

@@ -509,3 +509,77 @@ fn nan_is_a_gap_where_a_feature_takes_one() {
     assert_eq!(v2("NaN"), v2("null"));
     assert_eq!(v2("null").0, 200);
 }
+
+/// A column every transformer of a scikit-learn `ColumnTransformer` drops (the penguins'
+/// `year`, left to `remainder="drop"`) is optional: a request may leave it out, on every API,
+/// and `GET /model` says so.
+#[test]
+fn a_feature_the_model_drops_may_be_left_out() {
+    let file = "table-penguins-median-onehot-3.export.json";
+    let bytes = std::fs::read(fixtures().join("sklearn/kinds").join(file)).unwrap();
+    let options = server::import::ImportOptions {
+        name: "penguins-sklearn".into(),
+        version: "1.0.0".into(),
+        class_names: None,
+    };
+    let imported = server::import::import(&bytes, file, &options).unwrap();
+    let app = State::new(imported.loaded, Limits::default(), SystemTime::now());
+    let row = json!({"island": "Dream", "sex": null, "bill_length_mm": 46.5,
+                     "bill_depth_mm": 17.9, "flipper_length_mm": 192, "body_mass_g": 3500});
+    let mut with_year = row.clone();
+    with_year["year"] = json!(2008);
+    let (status, without) = post(&app, "/predict", &json!({"instances": [row]}));
+    assert_eq!(status, 200, "{without}");
+    let (_, with) = post(&app, "/predict", &json!({"instances": [with_year]}));
+    assert_eq!(with, without, "the dropped column changes nothing");
+    let mut inputs: Vec<Value> = ["island", "sex"]
+        .iter()
+        .map(|f| json!({"name": f, "shape": [1], "datatype": "BYTES", "data": [row[f]]}))
+        .collect();
+    for f in [
+        "bill_length_mm",
+        "bill_depth_mm",
+        "flipper_length_mm",
+        "body_mass_g",
+    ] {
+        inputs.push(json!({"name": f, "shape": [1], "datatype": "FP64", "data": [row[f]]}));
+    }
+    let (status, answer) = post(
+        &app,
+        "/v2/models/penguins-sklearn/infer",
+        &json!({"inputs": inputs}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["outputs"][1]["data"],
+        json!(
+            without["predictions"][0]["probabilities"]
+                .as_object()
+                .unwrap()
+                .values()
+                .collect::<Vec<_>>()
+        )
+    );
+    let (status, refused) = post(
+        &app,
+        "/predict",
+        &json!({"instances": [{"island": "Dream", "year": 2008}]}),
+    );
+    assert_eq!(status, 422);
+    assert_eq!(
+        refused["error"],
+        "row 0: missing feature \"bill_length_mm\""
+    );
+    let response = answer_model(&app);
+    assert_eq!(response["inputs"][6]["name"], "year");
+    assert_eq!(response["inputs"][6]["optional"], true);
+    assert!(response["inputs"][0].get("optional").is_none());
+}
+
+fn answer_model(app: &State) -> Value {
+    let response = answer(app, &Request::fake_http("GET", "/model", vec![], vec![]));
+    let (mut reader, _) = response.data.into_reader_and_size();
+    let mut body = String::new();
+    reader.read_to_string(&mut body).unwrap();
+    serde_json::from_str(&body).unwrap()
+}

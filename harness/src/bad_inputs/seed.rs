@@ -52,10 +52,10 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
             }),
         unknown_feature(s),
         case("missing feature name")
-            .json(json!({"instances": [s.named(Some(s.last()))]}))
+            .json(json!({"instances": [s.named(Some(s.last_required()))]}))
             .refused(ApiError::Row {
                 row: 0,
-                problem: RowProblem::Missing(s.last().clone()),
+                problem: RowProblem::Missing(s.last_required().clone()),
             }),
         feature_twice(s),
         case("empty batch")

@@ -74,6 +74,22 @@ impl<'a> Subject<'a> {
         &self.features[self.width - 1]
     }
 
+    /// The last feature a request must send: one the model uses (a feature every transformer
+    /// dropped may be left out).
+    pub fn last_required(&self) -> &String {
+        let optional = |name: &String| {
+            self.oracle
+                .model()
+                .columns()
+                .is_some_and(|c| c.features().iter().any(|f| f.name == *name && f.optional))
+        };
+        self.features
+            .iter()
+            .rev()
+            .find(|f| !optional(f))
+            .unwrap_or_else(|| self.last())
+    }
+
     /// The row as JSON text.
     pub fn row_text(&self) -> String {
         Value::from(self.row.clone()).to_string()

@@ -257,9 +257,9 @@ fn by_feature(s: &Subject) -> Vec<BadInput> {
     let case = |name| Case::v2(name).post(&s.infer);
     vec![
         case("v2 one input per feature, one missing")
-            .body(columns(s, 1, Some(s.last())))
+            .body(columns(s, 1, Some(s.last_required())))
             .refused(TensorError::MissingInput {
-                feature: s.last().clone(),
+                feature: s.last_required().clone(),
             }),
         case("v2 one input per feature, of different lengths")
             .body(uneven_columns(s))

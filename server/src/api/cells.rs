@@ -122,9 +122,12 @@ fn rows(instances: Vec<RowIn>, columns: &Columns, max_rows: usize) -> Result<Tab
                     }
                 }
                 for (feature, value) in features.iter().zip(named) {
-                    let value =
-                        value.ok_or_else(|| refuse(RowProblem::Missing(feature.name.clone())))?;
-                    cells.push(cell(row, feature, value)?);
+                    match value {
+                        Some(value) => cells.push(cell(row, feature, value)?),
+                        // A feature the model ignores may be left out.
+                        None if feature.optional => cells.push(Cell::Missing),
+                        None => return Err(refuse(RowProblem::Missing(feature.name.clone()))),
+                    }
                 }
             }
         }

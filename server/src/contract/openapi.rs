@@ -92,6 +92,14 @@ pub fn document(artifact: &Artifact, limits: Limits) -> Value {
             .zip(each)
             .collect::<serde_json::Map<_, _>>()
             .into();
+        // A feature the model drops may be left out of an object row.
+        rows[1]["required"] = columns
+            .features()
+            .iter()
+            .filter(|f| !f.optional)
+            .map(|f| f.name.clone())
+            .collect::<Vec<_>>()
+            .into();
     }
     schemas["PredictRequest"]["example"] = json!({ "instances": [example] });
 

@@ -371,6 +371,7 @@ impl Columns {
                 })
                 .collect();
             // A feature no block takes is optional: any value, or none, is ignored.
+            feature.optional = uses.is_empty();
             feature.accepts_missing = uses.iter().all(|(c, p)| c.walk(*p, Fate::Missing));
             feature.accepts_unknown = feature.kind == Kind::Categorical
                 && uses.iter().all(|(c, p)| c.walk(*p, Fate::Unknown));

@@ -141,6 +141,9 @@ pub struct Feature {
     pub accepts_missing: bool,
     /// A category outside [`Feature::categories`] is accepted: every block ignores it.
     pub accepts_unknown: bool,
+    /// No block takes this feature (scikit-learn's `ColumnTransformer` dropped it): a request
+    /// may leave it out.
+    pub optional: bool,
     lookup: Lookup,
 }
 
@@ -173,6 +176,7 @@ impl Feature {
             categories,
             accepts_missing: false,
             accepts_unknown: false,
+            optional: false,
             lookup,
         }
     }
@@ -212,6 +216,7 @@ impl Feature {
             } else {
                 "error"
             }),
+            optional: self.optional,
         }
     }
 
@@ -308,6 +313,9 @@ pub struct FeatureDescription<'a> {
     /// What an unknown category does: `error` or `ignore`; absent for a numeric feature.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unknown: Option<&'static str>,
+    /// Present, and true, when the model ignores the feature: a request may leave it out.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// A value as a message shows it.

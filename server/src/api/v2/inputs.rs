@@ -138,16 +138,23 @@ pub(crate) fn decode(
                 .into());
             }
         }
-        let columns: Vec<Vec<Cell>> = columns
+        let columns: Vec<Option<Vec<Cell>>> = columns
             .into_iter()
             .zip(features)
-            .map(|(c, f)| {
-                c.ok_or_else(|| TensorError::MissingInput {
+            .map(|(c, f)| match c {
+                Some(column) => Ok(Some(column)),
+                // A feature the model ignores may be left out.
+                None if f.optional => Ok(None),
+                None => Err(TensorError::MissingInput {
                     feature: f.name.clone(),
-                })
+                }),
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<Option<Vec<Cell>>>, _>>()?;
         let rows = first.map_or(0, |(_, n)| n);
+        let columns: Vec<Vec<Cell>> = columns
+            .into_iter()
+            .map(|c| c.unwrap_or_else(|| vec![Cell::Missing; rows]))
+            .collect();
         (0..rows)
             .flat_map(|r| columns.iter().map(move |c| c[r]))
             .collect::<Vec<Cell>>()
@@ -207,6 +214,7 @@ enum Element {
     Json(Json),
     Number(f64),
     Bytes(Vec<u8>),
+    Bool(bool),
 }
 
 /// A tensor's `count` elements, from its JSON `data` (flattened) or its binary `bytes`.
@@ -231,6 +239,20 @@ fn elements(input: &InputTensor, count: usize, bytes: &[u8]) -> Result<Vec<Eleme
                 .cloned()
                 .map(Element::Json)
                 .collect::<Vec<_>>()
+        }
+        // One byte per element, as tritonclient writes a numpy bool array.
+        (None, Some(size)) if input.datatype == "BOOL" => {
+            if size != count as u64 {
+                return Err(TensorError::BinarySize {
+                    input: name(),
+                    size,
+                    shape: input.shape.clone(),
+                    datatype: input.datatype.clone(),
+                    expected: count,
+                }
+                .into());
+            }
+            bytes.iter().map(|b| Element::Bool(*b != 0)).collect()
         }
         (None, Some(_)) if input.datatype == "BYTES" => {
             let mut out = vec![];
@@ -351,6 +373,7 @@ fn element(
         Element::Json(json) => cell(row, feature, json),
         // A missing number travels as NaN, as pandas holds it: the feature's check takes it.
         Element::Number(v) => checked(row, feature, Value::Number(*v)),
+        Element::Bool(b) => checked(row, feature, Value::Bool(*b)),
         Element::Bytes(bytes) => match std::str::from_utf8(bytes) {
             Ok(text) => checked(row, feature, Value::Text(text)),
             Err(_) => Err(ApiError::Invalid {
