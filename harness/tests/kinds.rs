@@ -44,6 +44,7 @@ fn kinds() -> Vec<Kind> {
             let options = ImportOptions {
                 name: name.clone(),
                 version: "1.0.0".into(),
+                class_names: None,
             };
             let imported = import(&bytes, &file, &options).unwrap_or_else(|e| panic!("{e}"));
             let path = out.join(format!("{name}.json"));

@@ -25,6 +25,14 @@
 //! | `feature_min`, `feature_max` | per feature, the training data's range |
 //!
 //! Version 1 (`steps`, and a `scaler` of `mean` and `scale`) still imports.
+//!
+//! Version 3 is a `Pipeline(ColumnTransformer, estimator)` over a DataFrame: `inputs` (the
+//! frame's columns, each `numeric` or `categorical`), `columns` (the transformers as the
+//! artifact's column blocks: impute, scale, one-hot, ordinal, passthrough, in scikit-learn's
+//! order), `feature_names` (the expanded columns), `feature_ranges` (per input, `null` for a
+//! categorical one) beside `estimator`, `probability`, `classes`, `coef` and `intercept`. It
+//! imports as an artifact of format 3, whose loading checks the blocks against the inputs and
+//! the weights.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -32,8 +40,10 @@ use thiserror::Error;
 
 use crate::api::{Number, quote_non_finite};
 use crate::artifact::{
-    Artifact, Document, FORMAT_VERSION, Origin, Preprocessing, Range, sha256_hex,
+    Artifact, COLUMNS_FORMAT_VERSION, Document, FORMAT_VERSION, Origin, Preprocessing, Range,
+    sha256_hex,
 };
+use crate::inputs::{Block, Input};
 use crate::model::Kind;
 use crate::preprocessing::{Scale, Standardize};
 
@@ -76,12 +86,12 @@ pub enum ImportError {
 /// What in an export cannot be reproduced exactly.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum Refusal {
-    #[error("format {format:?} version {version} is not {EXPORT_FORMAT:?} version 1 or 2")]
+    #[error("format {format:?} version {version} is not {EXPORT_FORMAT:?} version 1, 2 or 3")]
     Format { format: String, version: u64 },
     #[error("probability {0:?} is not \"logistic\", \"softmax\" or \"ovr\"")]
     Probability(String),
     #[error(
-        "the estimator {0:?} cannot be reproduced: only {ESTIMATORS:?}, alone or in a Pipeline after one of StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler"
+        "the estimator {0:?} cannot be reproduced: only {ESTIMATORS:?}, alone or in a Pipeline after one of StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, or a ColumnTransformer"
     )]
     Estimator(String),
     #[error("the estimator {estimator:?} does not match its scaler {scaler:?}")]
@@ -138,6 +148,36 @@ struct Export {
     scaler: Option<ScalerExport>,
     feature_min: Vec<Number>,
     feature_max: Vec<Number>,
+}
+
+/// Version 3: a `Pipeline(ColumnTransformer, estimator)`, its inputs as the fitted frame had
+/// them and the column blocks that expand them, in the artifact's own form.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableExport {
+    #[allow(dead_code)]
+    format: String,
+    #[allow(dead_code)]
+    format_version: u64,
+    sklearn_version: String,
+    estimator: String,
+    probability: String,
+    inputs: Vec<Input>,
+    columns: Vec<Block>,
+    /// The expanded columns, as `get_feature_names_out` names them.
+    feature_names: Vec<String>,
+    /// Per input, the training data's range; `null` for a categorical one.
+    feature_ranges: Vec<Option<RangeExport>>,
+    classes: Vec<Value>,
+    coef: Vec<Vec<Number>>,
+    intercept: Vec<Number>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeExport {
+    min: Number,
+    max: Number,
 }
 
 #[derive(Debug, Deserialize)]
@@ -210,6 +250,9 @@ impl From<ExportV1> for Export {
 pub struct ImportOptions {
     pub name: String,
     pub version: String,
+    /// Names for the classes, in scikit-learn's order (`classes_`), for a model fitted on
+    /// codes: `0`, `1` become what the names say.
+    pub class_names: Option<Vec<String>>,
 }
 
 /// An imported model: the artifact's bytes and the artifact they load as.
@@ -236,19 +279,27 @@ pub fn import(bytes: &[u8], file: &str, options: &ImportOptions) -> Result<Impor
         format_version: u64,
     }
     let header: Header = serde_json::from_slice(&text).map_err(json)?;
-    let export: Export = match (header.format.as_str(), header.format_version) {
-        (EXPORT_FORMAT, 1) => serde_json::from_slice::<ExportV1>(&text)
-            .map_err(json)
-            .map(Export::from)?,
-        (EXPORT_FORMAT, 2) => serde_json::from_slice::<Export>(&text).map_err(json)?,
+    let document = match (header.format.as_str(), header.format_version) {
+        (EXPORT_FORMAT, 1) => {
+            let export = serde_json::from_slice::<ExportV1>(&text).map_err(json)?;
+            document(&Export::from(export), bytes, file, options)
+        }
+        (EXPORT_FORMAT, 2) => {
+            let export = serde_json::from_slice::<Export>(&text).map_err(json)?;
+            document(&export, bytes, file, options)
+        }
+        (EXPORT_FORMAT, 3) => {
+            let export = serde_json::from_slice::<TableExport>(&text).map_err(json)?;
+            table_document(&export, bytes, file, options)
+        }
         _ => {
             return Err(refused(Refusal::Format {
                 format: header.format,
                 version: header.format_version,
             }));
         }
-    };
-    let document = document(&export, bytes, file, options).map_err(refused)?;
+    }
+    .map_err(refused)?;
     let mut artifact = serde_json::to_vec_pretty(&document).expect("a document serialises");
     artifact.push(b'\n');
     let loaded = Artifact::from_bytes(&artifact, &options.name)
@@ -286,41 +337,15 @@ fn document(
             Refusal::Estimator(export.estimator.clone())
         });
     }
-
-    let classes = class_names(&export.classes)?;
     let width = export.feature_names.len();
-    if let Some((_, name)) = export
-        .feature_names
-        .iter()
-        .enumerate()
-        .find(|(i, name)| export.feature_names[..*i].contains(name))
-    {
-        return Err(Refusal::DuplicateFeature(name.clone()));
-    }
-    // Scores: one for two classes (the softmax's two being -z and z), one per class otherwise.
-    let (kind, rows) = match (export.probability.as_str(), classes.len()) {
-        ("logistic", 2) => (Kind::Binary, 1),
-        ("softmax", 2) => (Kind::Multinomial, 1),
-        ("softmax", n) => (Kind::Multinomial, n),
-        ("ovr", 2) => return Err(Refusal::OneVsRestClasses),
-        ("ovr", n) => (Kind::OneVsRest, n),
-        ("logistic", n) => return Err(Refusal::LogisticClasses(n)),
-        (other, _) => return Err(Refusal::Probability(other.to_owned())),
-    };
-    shape("coef", rows, export.coef.len())?;
-    shape("intercept", rows, export.intercept.len())?;
-    let mut coef = Vec::with_capacity(rows);
-    for (i, row) in export.coef.iter().enumerate() {
-        shape(&format!("coef[{i}]"), width, row.len())?;
-        coef.push(finite(&format!("coef[{i}]"), row)?);
-    }
-    let mut intercept = finite("intercept", &export.intercept)?;
-    if kind == Kind::Multinomial && rows == 1 {
-        // Negation is exact, so these scores are scikit-learn's -z and z to the bit.
-        coef.insert(0, coef[0].iter().map(|w| -w).collect());
-        intercept.insert(0, -intercept[0]);
-    }
-    let rows = coef.len();
+    unique_features(&export.feature_names)?;
+    let linear = linear(
+        &export.probability,
+        &renamed(&export.classes, options)?,
+        &export.coef,
+        &export.intercept,
+        width,
+    )?;
     shape("feature_min", width, export.feature_min.len())?;
     shape("feature_max", width, export.feature_max.len())?;
     let min = finite("feature_min", &export.feature_min)?;
@@ -329,37 +354,13 @@ fn document(
         None => None,
         Some(scaler) => Some(preprocessing(scaler, &export.feature_names)?),
     };
-
-    // The fitted model, as linfa serialises it, so that any linfa user can load it.
-    let model = match kind {
-        Kind::Binary => json!({
-            "threshold": 0.5,
-            "intercept": intercept[0],
-            "params": {"v": 1, "dim": [width], "data": coef[0]},
-            "labels": {
-                "pos": {"class": classes[1], "label": 1.0},
-                "neg": {"class": classes[0], "label": -1.0},
-            },
-        }),
-        Kind::Multinomial | Kind::OneVsRest => {
-            // linfa stores [features, classes]; scikit-learn's coef_ is [classes, features].
-            let data: Vec<f64> = (0..width)
-                .flat_map(|j| coef.iter().map(move |row| row[j]))
-                .collect();
-            json!({
-                "classes": classes,
-                "intercept": {"v": 1, "dim": [rows], "data": intercept},
-                "params": {"v": 1, "dim": [width, rows], "data": data},
-            })
-        }
-    };
     Ok(Document {
         format_version: FORMAT_VERSION,
         name: options.name.clone(),
         version: options.version.clone(),
-        kind,
+        kind: linear.kind,
         features: export.feature_names.clone(),
-        classes,
+        classes: linear.classes,
         preprocessing: Some(preprocessing),
         feature_ranges: Some(
             min.iter()
@@ -368,16 +369,181 @@ fn document(
                 .collect(),
         ),
         labels: Some(None),
-        origin: Some(Origin::Imported {
-            estimator: export.estimator.clone(),
-            sklearn_version: export.sklearn_version.clone(),
-            export_file: file.to_owned(),
-            export_sha256: sha256_hex(bytes),
-        }),
+        origin: Some(origin(
+            &export.estimator,
+            &export.sklearn_version,
+            bytes,
+            file,
+        )),
         inputs: None,
         columns: None,
-        model,
+        model: linear.model,
         training: None,
+    })
+}
+
+/// Checks a version 3 export (a `ColumnTransformer` before the estimator) and builds the
+/// artifact document: its inputs and column blocks as the export lists them, which loading
+/// the artifact checks against each other and against the weights.
+fn table_document(
+    export: &TableExport,
+    bytes: &[u8],
+    file: &str,
+    options: &ImportOptions,
+) -> Result<Document<Value>, Refusal> {
+    if !ESTIMATORS
+        .iter()
+        .any(|e| export.estimator == format!("Pipeline(ColumnTransformer, {e})"))
+    {
+        return Err(Refusal::Estimator(export.estimator.clone()));
+    }
+    let width = export.feature_names.len();
+    unique_features(&export.feature_names)?;
+    let names: Vec<String> = export.inputs.iter().map(|i| i.name.clone()).collect();
+    unique_features(&names)?;
+    let linear = linear(
+        &export.probability,
+        &renamed(&export.classes, options)?,
+        &export.coef,
+        &export.intercept,
+        width,
+    )?;
+    shape("feature_ranges", names.len(), export.feature_ranges.len())?;
+    let mut ranges = Vec::with_capacity(names.len());
+    for (name, range) in names.iter().zip(&export.feature_ranges) {
+        ranges.push(match range {
+            None => None,
+            Some(RangeExport { min, max }) => {
+                let what = format!("the range of {name:?}");
+                let [min, max] = finite(&what, &[*min, *max])?[..] else {
+                    unreachable!("two values in, two out")
+                };
+                Some(Range { min, max })
+            }
+        });
+    }
+    Ok(Document {
+        format_version: COLUMNS_FORMAT_VERSION,
+        name: options.name.clone(),
+        version: options.version.clone(),
+        kind: linear.kind,
+        features: export.feature_names.clone(),
+        classes: linear.classes,
+        preprocessing: Some(None),
+        feature_ranges: Some(ranges),
+        labels: Some(None),
+        origin: Some(origin(
+            &export.estimator,
+            &export.sklearn_version,
+            bytes,
+            file,
+        )),
+        inputs: Some(export.inputs.clone()),
+        columns: Some(export.columns.clone()),
+        model: linear.model,
+        training: None,
+    })
+}
+
+/// The classes as exported, or under the names `--class-names` gives them, in the same order.
+fn renamed(classes: &[Value], options: &ImportOptions) -> Result<Vec<Value>, Refusal> {
+    match &options.class_names {
+        None => Ok(classes.to_vec()),
+        Some(names) => {
+            shape("--class-names", classes.len(), names.len())?;
+            Ok(names.iter().map(|n| Value::String(n.clone())).collect())
+        }
+    }
+}
+
+fn origin(estimator: &str, sklearn_version: &str, bytes: &[u8], file: &str) -> Origin {
+    Origin::Imported {
+        estimator: estimator.to_owned(),
+        sklearn_version: sklearn_version.to_owned(),
+        export_file: file.to_owned(),
+        export_sha256: sha256_hex(bytes),
+    }
+}
+
+fn unique_features(names: &[String]) -> Result<(), Refusal> {
+    match names
+        .iter()
+        .enumerate()
+        .find(|(i, name)| names[..*i].contains(name))
+    {
+        Some((_, name)) => Err(Refusal::DuplicateFeature(name.clone())),
+        None => Ok(()),
+    }
+}
+
+/// The fitted linear model: its kind, class names, and the model as linfa serialises it.
+struct Linear {
+    kind: Kind,
+    classes: Vec<String>,
+    model: Value,
+}
+
+/// Checks the weights against `width` columns and the classes, as scikit-learn's probability
+/// mode says they are used.
+fn linear(
+    probability: &str,
+    classes: &[Value],
+    coef: &[Vec<Number>],
+    intercept: &[Number],
+    width: usize,
+) -> Result<Linear, Refusal> {
+    let classes = class_names(classes)?;
+    // Scores: one for two classes (the softmax's two being -z and z), one per class otherwise.
+    let (kind, rows) = match (probability, classes.len()) {
+        ("logistic", 2) => (Kind::Binary, 1),
+        ("softmax", 2) => (Kind::Multinomial, 1),
+        ("softmax", n) => (Kind::Multinomial, n),
+        ("ovr", 2) => return Err(Refusal::OneVsRestClasses),
+        ("ovr", n) => (Kind::OneVsRest, n),
+        ("logistic", n) => return Err(Refusal::LogisticClasses(n)),
+        (other, _) => return Err(Refusal::Probability(other.to_owned())),
+    };
+    shape("coef", rows, coef.len())?;
+    shape("intercept", rows, intercept.len())?;
+    let mut weights = Vec::with_capacity(rows);
+    for (i, row) in coef.iter().enumerate() {
+        shape(&format!("coef[{i}]"), width, row.len())?;
+        weights.push(finite(&format!("coef[{i}]"), row)?);
+    }
+    let mut intercept = finite("intercept", intercept)?;
+    if kind == Kind::Multinomial && rows == 1 {
+        // Negation is exact, so these scores are scikit-learn's -z and z to the bit.
+        weights.insert(0, weights[0].iter().map(|w| -w).collect());
+        intercept.insert(0, -intercept[0]);
+    }
+    let rows = weights.len();
+    // The fitted model, as linfa serialises it, so that any linfa user can load it.
+    let model = match kind {
+        Kind::Binary => json!({
+            "threshold": 0.5,
+            "intercept": intercept[0],
+            "params": {"v": 1, "dim": [width], "data": weights[0]},
+            "labels": {
+                "pos": {"class": classes[1], "label": 1.0},
+                "neg": {"class": classes[0], "label": -1.0},
+            },
+        }),
+        Kind::Multinomial | Kind::OneVsRest => {
+            // linfa stores [features, classes]; scikit-learn's coef_ is [classes, features].
+            let data: Vec<f64> = (0..width)
+                .flat_map(|j| weights.iter().map(move |row| row[j]))
+                .collect();
+            json!({
+                "classes": classes,
+                "intercept": {"v": 1, "dim": [rows], "data": intercept},
+                "params": {"v": 1, "dim": [width, rows], "data": data},
+            })
+        }
+    };
+    Ok(Linear {
+        kind,
+        classes,
+        model,
     })
 }
 

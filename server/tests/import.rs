@@ -4,9 +4,9 @@
 //! reproduced exactly is refused with one line.
 
 use serde_json::{Value, json};
+use server::Artifact;
 use server::contract::fixtures::SklearnReference as Reference;
 use server::import::{ImportOptions, import};
-use server::{Artifact, Rows};
 
 use crate::util::fixtures;
 
@@ -20,6 +20,7 @@ fn options(model: &str) -> ImportOptions {
     ImportOptions {
         name: format!("{model}-sklearn"),
         version: "1.0.0".into(),
+        class_names: None,
     }
 }
 
@@ -50,8 +51,8 @@ fn against_scikit_learn(
     reference: &Reference,
 ) -> (f64, usize, usize) {
     let m = artifact.model();
-    let rows = Rows::from_rows(&reference.rows, m.features()).unwrap();
-    let ours = m.predict(&rows).unwrap();
+    let rows = server::contract::fixtures::checked(m, &reference.rows).unwrap();
+    let ours = m.predict_batch(&rows).unwrap();
     let (mut identical, mut values, mut largest) = (0, 0, 0.0f64);
     for (i, (p, (label, proba))) in ours
         .iter()
@@ -243,7 +244,7 @@ fn what_cannot_be_reproduced_is_refused_with_one_line() {
         (clip, r#"model.json: a StandardScaler has no "clip" step"#),
         (
             with(&iris_export(), "format", "something-else".into()),
-            r#"model.json: format "something-else" version 2 is not "ml-inference-app/sklearn-export" version 1 or 2"#,
+            r#"model.json: format "something-else" version 2 is not "ml-inference-app/sklearn-export" version 1, 2 or 3"#,
         ),
     ];
     for (export, expected) in cases {
@@ -254,4 +255,58 @@ fn what_cannot_be_reproduced_is_refused_with_one_line() {
         );
         assert!(!message.contains('\n'), "{message}");
     }
+}
+
+/// `--class-names` names a model fitted on codes, in scikit-learn's order; a list of another
+/// length is refused.
+#[test]
+fn class_names_rename_the_classes_in_order() {
+    let dir = fixtures().join("sklearn/kinds");
+    let bytes = std::fs::read(dir.join("one-vs-rest-classifier-3.export.json")).unwrap();
+    let named = |names: &[&str]| ImportOptions {
+        class_names: Some(names.iter().map(|n| n.to_string()).collect()),
+        ..options("codes")
+    };
+    let plain = import(&bytes, "codes.json", &options("codes")).unwrap();
+    assert_eq!(plain.loaded.model().classes(), ["0", "1", "2"]);
+    let renamed = import(
+        &bytes,
+        "codes.json",
+        &named(&["setosa", "versicolor", "virginica"]),
+    )
+    .unwrap();
+    assert_eq!(
+        renamed.loaded.model().classes(),
+        ["setosa", "versicolor", "virginica"]
+    );
+    let refused = import(&bytes, "codes.json", &named(&["a", "b"])).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "codes.json: --class-names has 2 values, expected 3"
+    );
+}
+
+/// A table export naming a step or an estimator the importer does not reproduce is refused
+/// with one line.
+#[test]
+fn an_unsupported_table_step_is_refused_with_one_line() {
+    let dir = fixtures().join("sklearn/kinds");
+    let table: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("table-penguins-median-onehot-3.export.json")).unwrap(),
+    )
+    .unwrap();
+    let mut forest = table.clone();
+    forest["estimator"] = json!("Pipeline(ColumnTransformer, RandomForestClassifier)");
+    let message = refusal(&forest);
+    assert!(
+        message.starts_with("model.json: the estimator \"Pipeline(ColumnTransformer, RandomForestClassifier)\" cannot be reproduced"),
+        "{message}"
+    );
+    let mut polynomial = table.clone();
+    polynomial["columns"][0]["steps"][0] = json!({"polynomial_features": {"degree": 2}});
+    let message = refusal(&polynomial);
+    assert!(
+        message.contains("unknown variant `polynomial_features`") && !message.contains('\n'),
+        "{message}"
+    );
 }

@@ -10,7 +10,6 @@ use server::contract::errors::ApiError;
 use server::contract::fixtures::{self, GoldenFile, SklearnReference};
 use server::contract::routes::Api;
 use server::contract::v2::{INPUT, LABEL, PROBABILITIES};
-use server::inputs::Datum;
 use server::{Artifact, Prediction};
 
 use crate::checks::{Figure, Passed, Verdict, ensure, why};
@@ -248,13 +247,9 @@ pub fn foreign(
         .zip(reference.predict_proba.chunks(max_rows.max(1)));
     for (batch, ((rows, labels), probabilities)) in chunks.enumerate() {
         let offset = batch * max_rows.max(1);
-        let rows: Vec<Row> = rows
-            .iter()
-            .map(|r| r.iter().copied().map(Datum::Number).collect())
-            .collect();
-        let seed = client.predict(&rows).map_err(why)?;
+        let seed = client.predict(rows).map_err(why)?;
         let v2 = client
-            .infer(oracle.name(), &rows, &schema, None)
+            .infer(oracle.name(), rows, &schema, None)
             .map_err(why)?;
         let (seed, v2) = (ok_json(&seed, "/predict")?, ok_json(&v2, "V2")?);
         for (i, (label, proba)) in labels.iter().zip(probabilities).enumerate() {

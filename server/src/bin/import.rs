@@ -8,7 +8,8 @@ use server::import::{ImportOptions, import};
 
 /// Import a scikit-learn logistic model (LogisticRegression with any solver,
 /// SGDClassifier(loss="log_loss") or a OneVsRestClassifier of either, alone or after one of
-/// StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler) from its JSON export into an
+/// StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, or after a ColumnTransformer of
+/// SimpleImputer, OneHotEncoder, OrdinalEncoder and those scalers) from its JSON export into an
 /// artifact.
 #[derive(Debug, Parser)]
 #[command(
@@ -25,6 +26,10 @@ struct Args {
     /// The model's own version.
     #[arg(long, default_value = "1.0.0")]
     version: String,
+    /// Names for the classes, comma-separated, in scikit-learn's order (`classes_`): for a
+    /// model fitted on codes, e.g. `--class-names bad,good` for classes 0 and 1.
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    class_names: Option<Vec<String>>,
     /// Where to write the artifact [default: NAME.json].
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -50,6 +55,7 @@ fn run(args: Args) -> Result<(), String> {
     let options = ImportOptions {
         name: args.name.clone(),
         version: args.version,
+        class_names: args.class_names,
     };
     let imported = import(&bytes, &file, &options).map_err(|e| e.to_string())?;
     let out = args

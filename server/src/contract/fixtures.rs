@@ -233,7 +233,8 @@ pub enum CaseError {
 pub struct SklearnReference {
     /// The export's name: `<name>.export.json`.
     pub model: String,
-    pub rows: Vec<Vec<f64>>,
+    /// The rows as the DataFrame held them: numbers, categories, `null` for a gap.
+    pub rows: Vec<Vec<Datum>>,
     /// `predict`: one label per row, as the artifact names its classes (a number as JSON
     /// writes it, a boolean as `false` or `true`).
     #[serde(deserialize_with = "labels")]
