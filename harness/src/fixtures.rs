@@ -69,10 +69,15 @@ impl Fixtures {
             let golden = parse(&golden_path)?;
             let sklearn = match oracle.origin() {
                 Some(Origin::Imported { export_file, .. }) => {
+                    // Beside the export: a reference model's, or one of the kinds'.
                     let stem = export_file.trim_end_matches(".export.json");
-                    Some(parse(
-                        &root.join(format!("fixtures/sklearn/{stem}.reference.json")),
-                    )?)
+                    let file = format!("{stem}.reference.json");
+                    let sklearn = root.join("fixtures/sklearn");
+                    let path = [sklearn.join(&file), sklearn.join("kinds").join(&file)]
+                        .into_iter()
+                        .find(|p| p.is_file())
+                        .unwrap_or_else(|| sklearn.join(&file));
+                    Some(parse(&path)?)
                 }
                 _ => None,
             };

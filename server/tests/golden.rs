@@ -10,7 +10,7 @@ use server::contract::fixtures::{GoldenFile, SklearnReference};
 use server::inputs::Datum;
 use server::train;
 
-use crate::util::{fixtures, reference_artifacts};
+use crate::util::{IMPORTED, fixtures, reference_artifacts};
 
 /// Held-out rows replayed per model: enough to cover both classes, small enough to read.
 const HELD_OUT_CASE_ROWS: usize = 25;
@@ -26,11 +26,11 @@ fn models() -> Vec<(Artifact, Vec<Vec<Datum>>)> {
             )
         })
         .collect();
-    for model in ["iris", "wine-quality"] {
+    for (model, export) in IMPORTED {
         let artifact =
             Artifact::load(&fixtures().join(format!("models/{model}-sklearn.json"))).unwrap();
         let reference: SklearnReference = serde_json::from_slice(
-            &std::fs::read(fixtures().join(format!("sklearn/{model}.reference.json"))).unwrap(),
+            &std::fs::read(fixtures().join(format!("sklearn/{export}.reference.json"))).unwrap(),
         )
         .unwrap();
         models.push((artifact, reference.rows));

@@ -8,12 +8,10 @@ use server::Artifact;
 use server::contract::fixtures::SklearnReference as Reference;
 use server::import::{ImportOptions, import};
 
-use crate::util::fixtures;
+use crate::util::{IMPORTED, fixtures};
 
-const MODELS: [&str; 2] = ["iris", "wine-quality"];
-
-fn export_bytes(model: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join(format!("sklearn/{model}.export.json"))).unwrap()
+fn export_bytes(export: &str) -> Vec<u8> {
+    std::fs::read(fixtures().join(format!("sklearn/{export}.export.json"))).unwrap()
 }
 
 fn options(model: &str) -> ImportOptions {
@@ -26,17 +24,18 @@ fn options(model: &str) -> ImportOptions {
 
 #[test]
 fn the_committed_exports_import_to_the_committed_artifacts() {
-    for model in MODELS {
+    for (model, export) in IMPORTED {
+        let file = export.rsplit('/').next().unwrap();
         let imported = import(
-            &export_bytes(model),
-            &format!("{model}.export.json"),
+            &export_bytes(export),
+            &format!("{file}.export.json"),
             &options(model),
         )
         .unwrap();
         let path = fixtures().join(format!("models/{model}-sklearn.json"));
         assert!(
             imported.artifact == std::fs::read(&path).unwrap(),
-            "{} is stale: run `cargo run -p server --bin import -- --export fixtures/sklearn/{model}.export.json --name {model}-sklearn --out {}`",
+            "{} is stale: run `cargo run -p server --bin import -- --export fixtures/sklearn/{export}.export.json --name {model}-sklearn --out {}`",
             path.display(),
             path.display()
         );
@@ -79,10 +78,10 @@ fn reference(path: &std::path::Path) -> Reference {
 /// 1e-12: the kernels differ only in summation order (BLAS against feature order).
 #[test]
 fn imported_probabilities_equal_scikit_learns_within_1e_12() {
-    for model in MODELS {
+    for (model, export) in IMPORTED {
         let artifact =
             Artifact::load(&fixtures().join(format!("models/{model}-sklearn.json"))).unwrap();
-        let reference = reference(&fixtures().join(format!("sklearn/{model}.reference.json")));
+        let reference = reference(&fixtures().join(format!("sklearn/{export}.reference.json")));
         let (largest, identical, values) = against_scikit_learn(model, &artifact, &reference);
         eprintln!(
             "{model}: {identical} of {values} probabilities bit-identical to scikit-learn's; largest difference {largest:e}"

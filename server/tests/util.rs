@@ -15,6 +15,14 @@ pub fn reference_runs() -> Vec<Run> {
     references(&fixtures().join("references.json")).expect("fixtures/references.json reads")
 }
 
+/// The imported reference models: each `models/<model>-sklearn.json` and its export under
+/// `fixtures/sklearn/` (`<export>.export.json`, with `<export>.reference.json` beside it).
+pub const IMPORTED: [(&str, &str); 3] = [
+    ("iris", "iris"),
+    ("wine-quality", "wine-quality"),
+    ("penguins", "kinds/table-penguins-median-onehot-3"),
+];
+
 /// Every reference model's committed artifact, loaded, with the run that trains it.
 pub fn reference_artifacts() -> Vec<(Run, Artifact)> {
     reference_runs()
