@@ -3,13 +3,13 @@
 //! another order), a running server against its own artifact (through both protocols), and a
 //! statement verified against what it names and what it does not.
 
-use harness::rows::numbers;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use harness::attest::{self, Subjects};
 use harness::diff::{self, Options, Spec, Thresholds};
 use harness::fixtures::repository_root;
+use harness::rows::numbers;
 use harness::suite::{self, Options as SuiteOptions, Protocol, Target};
 use server::contract::Config;
 use server::http::Service;
@@ -207,4 +207,50 @@ fn a_statement_verifies_against_what_was_checked_and_nothing_else() {
     let problems =
         attest::verify(&statement, Some(("wine-quality.json", &other)), None).unwrap_err();
     assert!(problems[0].contains("is not a subject"), "{problems:?}");
+}
+
+/// Categories are matched by value, and the rows drawn take both sides' categories: a model
+/// trained without one island is asked about it, and refuses it, while the rows both sides
+/// know answer; against itself the penguins model is identical, categories and gaps included.
+#[test]
+fn categories_are_matched_by_value_and_drawn_from_both_sides() {
+    let side = Spec::Artifact(model("penguins"));
+    let report = diff::run(&side, &side, &Options::default()).unwrap();
+    assert!(report.within(), "{}", report.table());
+    assert_eq!(report.identical, report.values);
+
+    let dir = tempfile::tempdir().unwrap();
+    let csv =
+        std::fs::read_to_string(repository_root().join("fixtures/data/penguins.csv")).unwrap();
+    let without: String = csv
+        .lines()
+        .filter(|line| !line.contains(",Torgersen,"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let data = dir.path().join("penguins.csv");
+    std::fs::write(&data, without).unwrap();
+    let options = train::Options {
+        features: train::Features::Exclude(vec!["year".into()]),
+        impute: Some(train::Statistic::Median),
+        standardize: true,
+        ..train::Options::new("penguins", "species")
+    };
+    let trained = train::train(&data, &options).unwrap();
+    let path = dir.path().join("penguins-two-islands.json");
+    std::fs::write(&path, &trained.artifact).unwrap();
+
+    let report = diff::run(&side, &Spec::Artifact(path), &Options::default()).unwrap();
+    let refused: Vec<_> = report
+        .first_changes
+        .iter()
+        .filter(|c| c.to.contains("unknown category \"Torgersen\""))
+        .collect();
+    assert!(!refused.is_empty(), "{}", report.table());
+    assert!(
+        refused.iter().all(|c| c.values[0]
+            == server::inputs::Datum::Category(server::inputs::Category::Text("Torgersen".into()))),
+        "{}",
+        report.table()
+    );
+    assert!(report.rows > report.label_changes, "{}", report.table());
 }

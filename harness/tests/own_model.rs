@@ -3,11 +3,11 @@
 //! image with the artifact baked in) → requests answered with those labels → the harness's
 //! suite proving both bit for bit against the artifact.
 
-use harness::rows::{Schema, numbers};
 use std::time::SystemTime;
 
 use harness::checks::Status;
 use harness::fixtures::{Fixtures, repository_root};
+use harness::rows::{Schema, numbers};
 use harness::suite::{self, IMAGE_CHECKS, Options, Target};
 use serde_json::json;
 use server::contract::Config;

@@ -2,13 +2,13 @@
 //! are bit-identical; the thresholds that decide the exit code; and the report in every form
 //! `check` writes.
 
-use crate::rows::Row;
 use std::path::Path;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
 use super::side::RowAnswer;
+use crate::rows::Row;
 use crate::stats::quantile;
 
 /// How much change is accepted: by default none, so the two must answer identically.
