@@ -141,13 +141,16 @@ pub(crate) fn cell(row: usize, feature: &Feature, json: &Json) -> Result<Cell, A
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(*b),
         Json::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
-        // The non-finite tokens, quoted by the JSON reader, are numbers to a numeric feature.
-        Json::String(s) if feature.kind == Kind::Numeric => match s.as_str() {
-            "NaN" => Value::Number(f64::NAN),
-            "Infinity" => Value::Number(f64::INFINITY),
-            "-Infinity" => Value::Number(f64::NEG_INFINITY),
-            s => Value::Text(s),
-        },
+        // The non-finite tokens, quoted by the JSON reader, are numbers to a numeric feature
+        // and to integer categories (NaN, as numpy writes a gap, is then a missing value).
+        Json::String(s) if feature.kind == Kind::Numeric || feature.integer_categories() => {
+            match s.as_str() {
+                "NaN" => Value::Number(f64::NAN),
+                "Infinity" => Value::Number(f64::INFINITY),
+                "-Infinity" => Value::Number(f64::NEG_INFINITY),
+                s => Value::Text(s),
+            }
+        }
         Json::String(s) => Value::Text(s),
         Json::Array(_) | Json::Object(_) => {
             return Err(ApiError::Invalid {

@@ -325,6 +325,10 @@ fn shown(value: Value<'_>) -> String {
         Value::Bool(b) => b.to_string(),
         // A whole number as the client most likely wrote it: `1`, not `1.0`.
         Value::Number(v) if v.fract() == 0.0 && v.abs() < 1e15 => format!("{}", v as i64),
+        Value::Number(v) if v.is_nan() => "NaN".into(),
+        Value::Number(v) if v.is_infinite() => {
+            if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
+        }
         Value::Number(v) => serde_json::to_string(&v).unwrap_or_else(|_| v.to_string()),
         Value::Text(s) => format!("{s:?}"),
     }
