@@ -583,3 +583,31 @@ fn answer_model(app: &State) -> Value {
     reader.read_to_string(&mut body).unwrap();
     serde_json::from_str(&body).unwrap()
 }
+
+/// Integer categories with a gap travel as a float column with NaN (pandas' dtype for them):
+/// NaN is then the missing value, in JSON as in binary data.
+#[test]
+fn nan_in_integer_categories_is_their_gap() {
+    let file = "table-tenants-categories-binary.export.json";
+    let bytes = std::fs::read(fixtures().join("sklearn/kinds").join(file)).unwrap();
+    let options = server::import::ImportOptions {
+        name: "tenants".into(),
+        version: "1.0.0".into(),
+        class_names: None,
+    };
+    let imported = server::import::import(&bytes, file, &options).unwrap();
+    let app = State::new(imported.loaded, Limits::default(), SystemTime::now());
+    let json = [("Content-Type", "application/json".to_owned())];
+    let predict = |region: &str, rooms: &str| {
+        let body =
+            format!(r#"{{"instances": [["plus", true, {rooms}, {region}, 80.5, 40, null]]}}"#);
+        let (status, out) = send(&app, "/predict", &json, body.into_bytes());
+        (status, String::from_utf8(out).unwrap())
+    };
+    let gap = predict("null", "3");
+    assert_eq!(gap.0, 200, "{}", gap.1);
+    assert_eq!(predict("NaN", "3"), gap);
+    // rooms ignores what it has not seen, a gap included: NaN is that gap.
+    assert_eq!(predict("2", "NaN"), predict("2", "null"));
+    assert_eq!(predict("2", "NaN").0, 200);
+}

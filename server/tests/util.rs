@@ -17,10 +17,11 @@ pub fn reference_runs() -> Vec<Run> {
 
 /// The imported reference models: each `models/<model>-sklearn.json` and its export under
 /// `fixtures/sklearn/` (`<export>.export.json`, with `<export>.reference.json` beside it).
-pub const IMPORTED: [(&str, &str); 3] = [
+pub const IMPORTED: [(&str, &str); 4] = [
     ("iris", "iris"),
     ("wine-quality", "wine-quality"),
     ("penguins", "kinds/table-penguins-median-onehot-3"),
+    ("tenants", "kinds/table-tenants-categories-binary"),
 ];
 
 /// Every reference model's committed artifact, loaded, with the run that trains it.
