@@ -254,3 +254,31 @@ fn categories_are_matched_by_value_and_drawn_from_both_sides() {
     );
     assert!(report.rows > report.label_changes, "{}", report.table());
 }
+
+/// A side that can only be a path says that it does not exist, in one line; a name that could
+/// be an image stays an image.
+#[test]
+fn a_missing_artifact_is_named_not_pulled() {
+    let missing = Spec::parse("models/today.json");
+    assert_eq!(missing, Spec::Artifact(PathBuf::from("models/today.json")));
+    let error = diff::run(
+        &missing,
+        &Spec::Artifact(model("iris")),
+        &Options::default(),
+    )
+    .unwrap_err();
+    let line = harness::error::chain(&error);
+    assert!(
+        line.starts_with("models/today.json: ") && line.contains("No such file"),
+        "{line}"
+    );
+    assert!(!line.contains('\n'), "{line}");
+    assert_eq!(
+        Spec::parse("ml-inference-app:1.0"),
+        Spec::Image("ml-inference-app:1.0".into())
+    );
+    assert_eq!(
+        Spec::parse("./today"),
+        Spec::Artifact(PathBuf::from("./today"))
+    );
+}

@@ -24,12 +24,15 @@ pub enum Spec {
 }
 
 impl Spec {
-    /// `http://…` or `https://…` is a running service, an existing file an artifact, anything
-    /// else an image reference.
+    /// `http://…` or `https://…` is a running service; an existing file, or what can only be
+    /// a path (a name ending in `.json`, or starting with `.` or `/`), an artifact, so that a
+    /// mistyped path says it does not exist rather than that no image of that name was pulled;
+    /// anything else an image reference.
     pub fn parse(text: &str) -> Spec {
+        let a_path = text.ends_with(".json") || text.starts_with(['.', '/']);
         if text.starts_with("http://") || text.starts_with("https://") {
             Spec::Url(text.trim_end_matches('/').to_owned())
-        } else if Path::new(text).is_file() {
+        } else if Path::new(text).is_file() || a_path {
             Spec::Artifact(PathBuf::from(text))
         } else {
             Spec::Image(text.to_owned())
