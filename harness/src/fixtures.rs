@@ -67,19 +67,9 @@ impl Fixtures {
             let bytes = read(&path)?;
             let oracle = Artifact::from_bytes(&bytes, &path.display().to_string())?;
             let golden = parse(&golden_path)?;
-            let sklearn = match oracle.origin() {
-                Some(Origin::Imported { export_file, .. }) => {
-                    // Beside the export: a reference model's, or one of the kinds'.
-                    let stem = export_file.trim_end_matches(".export.json");
-                    let file = format!("{stem}.reference.json");
-                    let sklearn = root.join("fixtures/sklearn");
-                    let path = [sklearn.join(&file), sklearn.join("kinds").join(&file)]
-                        .into_iter()
-                        .find(|p| p.is_file())
-                        .unwrap_or_else(|| sklearn.join(&file));
-                    Some(parse(&path)?)
-                }
-                _ => None,
+            let sklearn = match sklearn_answers(root, &oracle, None) {
+                Some(path) => Some(parse(&path)?),
+                None => None,
             };
             references.insert(
                 model.to_owned(),
@@ -114,12 +104,16 @@ impl Fixtures {
             None => crate::golden::generate(&oracle),
         };
         let name = oracle.name().to_owned();
+        let sklearn = match sklearn_answers(root, &oracle, artifact.parent()) {
+            Some(path) => Some(parse(&path)?),
+            None => None,
+        };
         let reference = Reference {
             path: artifact.to_owned(),
             bytes,
             oracle,
             golden,
-            sklearn: None,
+            sklearn,
         };
         Ok(Fixtures {
             root: root.to_owned(),
@@ -151,6 +145,24 @@ impl Fixtures {
                 .then(|| default.path.clone()),
         )
     }
+}
+
+/// Where scikit-learn's own answers for an imported artifact are: `<export>.reference.json`
+/// beside the artifact, or among the repository's exports (`fixtures/sklearn/`, its `kinds/`).
+pub fn sklearn_answers(root: &Path, oracle: &Artifact, beside: Option<&Path>) -> Option<PathBuf> {
+    let Some(Origin::Imported { export_file, .. }) = oracle.origin() else {
+        return None;
+    };
+    let file = format!(
+        "{}.reference.json",
+        export_file.trim_end_matches(".export.json")
+    );
+    let exports = root.join("fixtures/sklearn");
+    beside
+        .map(|dir| dir.join(&file))
+        .into_iter()
+        .chain([exports.join(&file), exports.join("kinds").join(&file)])
+        .find(|p| p.is_file())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, HarnessError> {

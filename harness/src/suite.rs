@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use server::artifact::Origin;
+
 use crate::checks::{self, Check};
 use crate::client::Client;
 use crate::container::{self, Launch};
@@ -190,11 +192,18 @@ fn http_checks(client: &Client, reference: &Reference, options: &Options) -> Vec
         &named("parity: random rows"),
         checks::parity::random(client, oracle, options.random_cases, options.seed, max_rows),
     ));
-    if let Some(sklearn) = &reference.sklearn {
-        checks.push(Check::from(
+    match (&reference.sklearn, oracle.origin()) {
+        (Some(sklearn), _) => checks.push(Check::from(
             &named("parity: scikit-learn"),
             checks::parity::foreign(client, oracle, sklearn, SKLEARN_TOLERANCE, max_rows),
-        ));
+        )),
+        (None, Some(Origin::Imported { export_file, .. })) => checks.push(Check::not_run(
+            &named("parity: scikit-learn"),
+            &format!(
+                "no scikit-learn answers for {export_file}: put its .reference.json beside the artifact"
+            ),
+        )),
+        (None, _) => {}
     }
     checks
 }

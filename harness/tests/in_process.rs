@@ -152,3 +152,49 @@ fn the_v2_protocol_checks_pass_at_tolerance_zero_and_fail_one_ulp_away() {
         );
     }
 }
+
+/// An imported artifact checked on its own (`check --artifact`) is compared with scikit-learn's
+/// answers found beside its export; without them the comparison is reported not run, saying
+/// why, never left out.
+#[test]
+fn an_imported_artifact_is_compared_with_scikit_learn_or_says_why_not() {
+    let root = harness::fixtures::repository_root();
+    let with = harness::fixtures::Fixtures::for_artifact(
+        &root,
+        &root.join("fixtures/models/iris-sklearn.json"),
+        None,
+    )
+    .unwrap();
+    assert!(with.default_model().unwrap().sklearn.is_some());
+
+    let dir = tempfile::tempdir().unwrap();
+    let export = std::fs::read(root.join("fixtures/sklearn/iris.export.json")).unwrap();
+    let options = server::import::ImportOptions {
+        name: "mine".into(),
+        version: "1.0.0".into(),
+        class_names: None,
+    };
+    let imported = server::import::import(&export, "mine.export.json", &options).unwrap();
+    let path = dir.path().join("mine.json");
+    std::fs::write(&path, &imported.artifact).unwrap();
+    let fixtures = harness::fixtures::Fixtures::for_artifact(&root, &path, None).unwrap();
+    let config = Config {
+        host: [127, 0, 0, 1].into(),
+        port: 0,
+        ..Config::default()
+    };
+    let service = Service::launch(&config, imported.loaded, SystemTime::now()).unwrap();
+    let url = format!("http://{}", service.addr());
+    let run = suite::run(&fixtures, &Target::Url(url), &Options::default()).unwrap();
+    let check = run
+        .checks
+        .iter()
+        .find(|c| c.name == "parity: scikit-learn (mine)")
+        .expect("the comparison is listed");
+    assert_eq!(check.status, Status::NotRun);
+    assert!(
+        check.detail.contains("mine.export.json"),
+        "{}",
+        check.detail
+    );
+}
