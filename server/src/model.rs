@@ -301,21 +301,7 @@ impl Model {
         (0..width)
             .map(|j| match &self.preprocessing {
                 None => (1.0, 0.0),
-                Some(Preprocessing::Standardize(s)) => {
-                    (1.0 / s.scale[j], s.mean[j].abs() / s.scale[j])
-                }
-                Some(Preprocessing::Scale(s)) => {
-                    let at =
-                        |v: &Option<Vec<f64>>, default: f64| v.as_ref().map_or(default, |v| v[j]);
-                    if let Some([low, high]) = s.clip {
-                        return (0.0, low.abs().max(high.abs()));
-                    }
-                    let (d, k) = (at(&s.divide, 1.0).abs(), at(&s.multiply, 1.0).abs());
-                    (
-                        k / d,
-                        at(&s.subtract, 0.0).abs() / d * k + at(&s.add, 0.0).abs(),
-                    )
-                }
+                Some(p) => p.bound(j, (1.0, 0.0)),
             })
             .unzip()
     }

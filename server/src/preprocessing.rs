@@ -96,6 +96,21 @@ impl Scale {
         v
     }
 
+    /// How feature `j` is bounded after this scaler, given how it was before: with every input
+    /// within `±x`, a value within `±(gain·x + shift)` becomes one within the `(gain, shift)`
+    /// returned. A clip bounds it whatever `x` is.
+    pub fn bound(&self, j: usize, (gain, shift): (f64, f64)) -> (f64, f64) {
+        let at = |v: &Option<Vec<f64>>, default: f64| v.as_ref().map_or(default, |v| v[j]);
+        if let Some([low, high]) = self.clip {
+            return (0.0, low.abs().max(high.abs()));
+        }
+        let (d, k) = (at(&self.divide, 1.0).abs(), at(&self.multiply, 1.0).abs());
+        (
+            gain * k / d,
+            (shift + at(&self.subtract, 0.0).abs()) * k / d + at(&self.add, 0.0).abs(),
+        )
+    }
+
     /// Each per-feature vector with its name, for the checks of their lengths and values.
     pub fn vectors(&self) -> [(&'static str, Option<&Vec<f64>>); 4] {
         [
@@ -118,6 +133,17 @@ pub enum Preprocessing {
 }
 
 impl Preprocessing {
+    /// How feature `j` is bounded after this step, given how it was before (see
+    /// [`Scale::bound`]).
+    pub fn bound(&self, j: usize, (gain, shift): (f64, f64)) -> (f64, f64) {
+        match self {
+            Preprocessing::Standardize(s) => {
+                (gain / s.scale[j], (shift + s.mean[j].abs()) / s.scale[j])
+            }
+            Preprocessing::Scale(s) => s.bound(j, (gain, shift)),
+        }
+    }
+
     /// The preprocessed row, in feature order.
     pub fn apply(&self, x: &[f64]) -> Vec<f64> {
         match self {

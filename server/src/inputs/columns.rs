@@ -535,17 +535,12 @@ fn after(held: &[Held], step: &Step, block: usize, s: usize) -> Result<Vec<Held>
             held.iter()
                 .enumerate()
                 .map(|(j, h)| {
-                    let at =
-                        |v: &Option<Vec<f64>>, default: f64| v.as_ref().map_or(default, |v| v[j]);
-                    if let Some([low, high]) = scale.clip {
-                        return Held::number(low.abs().max(high.abs()));
-                    }
-                    let (d, k) = (at(&scale.divide, 1.0).abs(), at(&scale.multiply, 1.0).abs());
-                    Held {
-                        gain: h.gain * k / d,
-                        shift: (h.shift + at(&scale.subtract, 0.0).abs()) * k / d
-                            + at(&scale.add, 0.0).abs(),
-                        ..*h
+                    let (gain, shift) = scale.bound(j, (h.gain, h.shift));
+                    // A clip bounds the column whatever its input: it no longer follows it.
+                    if scale.clip.is_some() {
+                        Held::number(shift)
+                    } else {
+                        Held { gain, shift, ..*h }
                     }
                 })
                 .collect()
