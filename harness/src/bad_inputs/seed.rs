@@ -62,86 +62,23 @@ pub fn cases(s: &Subject) -> Vec<BadInput> {
             .json("{\"instances\": []}")
             .refused(InputError::Empty),
     ];
+    cases.extend(numbers_refused(s));
     cases.extend(if s.columns {
         checked_values(s)
     } else {
-        numbers(s)
+        not_numbers(s)
     });
     cases.extend(media_types_and_routes(s));
     cases
 }
 
-/// Values a model of numbers refuses: anything but a finite number (400 for what is not a
-/// number at all, 422 for a number that is not finite or beyond the model's range).
-fn numbers(s: &Subject) -> Vec<BadInput> {
-    let row_text = s.row_text();
-    let case = |name| Case::seed(name).post(PREDICT);
-    let (beyond, refusal) = s.beyond_range();
-    vec![
-        case("a value is a string")
-            .json(json!({"instances": [s.row_with_first("high".into())]}))
-            .answered(400, "invalid request"),
-        case("a value is null")
-            .json(json!({"instances": [s.row_with_first(Value::Null)]}))
-            .answered(400, "invalid request"),
-        case("NaN token")
-            .json(format!(
-                "{{\"instances\": [{row_text}, {}]}}",
-                s.row_text_with_first("NaN")
-            ))
-            .refused(InputError::NonFinite {
-                row: 1,
-                feature: s.first().clone(),
-            }),
-        case("Infinity string")
-            .json(json!({"instances": [s.row_with(s.width - 1, "Infinity".into())]}))
-            .refused(InputError::NonFinite {
-                row: 0,
-                feature: s.last().clone(),
-            }),
-        case("a number too large for a double")
-            .json(format!(
-                "{{\"instances\": [{}]}}",
-                s.row_text_with_first("1e999")
-            ))
-            .refused(InputError::NonFinite {
-                row: 0,
-                feature: s.first().clone(),
-            }),
-        case("a value beyond the model's range")
-            .json(json!({"instances": [beyond]}))
-            .refused(refusal),
-    ]
-}
-
-/// Values a model with column blocks refuses, each with 422 naming row, feature and value:
-/// a number that is not finite or beyond the range, a string where a number belongs, a
-/// number where a category belongs, an unknown category where none is ignored, and `null`
-/// where nothing fills it.
-fn checked_values(s: &Subject) -> Vec<BadInput> {
+/// Numbers every model refuses, 422 naming row and feature: NaN where no gap is taken (where
+/// one is, NaN is that gap, as pandas holds it), infinities, and a value beyond the model's
+/// range.
+fn numbers_refused(s: &Subject) -> Vec<BadInput> {
     let row_text = s.row_text();
     let case = |name| Case::seed(name).post(PREDICT);
     let mut cases = vec![];
-    if let Some(at) = s.number {
-        let non_finite = |row| s.non_finite(row, at);
-        let (beyond, refusal) = s.beyond_range();
-        cases.extend([
-            case("Infinity string")
-                .json(json!({"instances": [s.row_with(at, "Infinity".into())]}))
-                .refused(non_finite(0)),
-            case("a number too large for a double")
-                .json(format!(
-                    "{{\"instances\": [{}]}}",
-                    s.row_text_with(at, "1e999")
-                ))
-                .refused(non_finite(0)),
-            case("a value beyond the model's range")
-                .json(json!({"instances": [beyond]}))
-                .refused(refusal),
-        ]);
-    }
-    // NaN is a gap where the feature takes one (as pandas holds it), so it is refused where
-    // it does not.
     if let Some(at) = s.strict_number {
         cases.push(
             case("NaN token")
@@ -152,6 +89,45 @@ fn checked_values(s: &Subject) -> Vec<BadInput> {
                 .refused(s.non_finite(1, at)),
         );
     }
+    if let (Some(first), Some(last)) = (s.number, s.last_number()) {
+        let (beyond, refusal) = s.beyond_range();
+        cases.extend([
+            case("Infinity string")
+                .json(json!({"instances": [s.row_with(last, "Infinity".into())]}))
+                .refused(s.non_finite(0, last)),
+            case("a number too large for a double")
+                .json(format!(
+                    "{{\"instances\": [{}]}}",
+                    s.row_text_with(first, "1e999")
+                ))
+                .refused(s.non_finite(0, first)),
+            case("a value beyond the model's range")
+                .json(json!({"instances": [beyond]}))
+                .refused(refusal),
+        ]);
+    }
+    cases
+}
+
+/// What a model of numbers refuses as no number at all: 400, as the JSON reader says.
+fn not_numbers(s: &Subject) -> Vec<BadInput> {
+    let case = |name| Case::seed(name).post(PREDICT);
+    vec![
+        case("a value is a string")
+            .json(json!({"instances": [s.row_with_first("high".into())]}))
+            .answered(400, "invalid request"),
+        case("a value is null")
+            .json(json!({"instances": [s.row_with_first(Value::Null)]}))
+            .answered(400, "invalid request"),
+    ]
+}
+
+/// Values a model with column blocks refuses, each with 422 naming row, feature and value:
+/// a string where a number belongs, a number where a category belongs, an unknown category
+/// where none is ignored, and `null` where nothing fills it.
+fn checked_values(s: &Subject) -> Vec<BadInput> {
+    let case = |name| Case::seed(name).post(PREDICT);
+    let mut cases = vec![];
     let wrong = [
         (
             "a string where a number is expected",

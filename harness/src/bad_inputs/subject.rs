@@ -74,6 +74,14 @@ impl<'a> Subject<'a> {
         &self.features[self.width - 1]
     }
 
+    /// The last numeric input.
+    pub fn last_number(&self) -> Option<usize> {
+        self.schema
+            .inputs
+            .iter()
+            .rposition(|i| matches!(i.values, Values::Numeric { .. }))
+    }
+
     /// The last feature a request must send: one the model uses (a feature every transformer
     /// dropped may be left out).
     pub fn last_required(&self) -> &String {
