@@ -354,13 +354,8 @@ fn document(
         None => None,
         Some(scaler) => Some(preprocessing(scaler, &export.feature_names)?),
     };
+    let origin = origin(&export.estimator, &export.sklearn_version, bytes, file);
     Ok(Document {
-        format_version: FORMAT_VERSION,
-        name: options.name.clone(),
-        version: options.version.clone(),
-        kind: linear.kind,
-        features: export.feature_names.clone(),
-        classes: linear.classes,
         preprocessing: Some(preprocessing),
         feature_ranges: Some(
             min.iter()
@@ -368,17 +363,7 @@ fn document(
                 .map(|(&min, &max)| Some(Range { min, max }))
                 .collect(),
         ),
-        labels: Some(None),
-        origin: Some(origin(
-            &export.estimator,
-            &export.sklearn_version,
-            bytes,
-            file,
-        )),
-        inputs: None,
-        columns: None,
-        model: linear.model,
-        training: None,
+        ..linear.document(&export.feature_names, options, origin)
     })
 }
 
@@ -422,26 +407,13 @@ fn table_document(
             }
         });
     }
+    let origin = origin(&export.estimator, &export.sklearn_version, bytes, file);
     Ok(Document {
         format_version: COLUMNS_FORMAT_VERSION,
-        name: options.name.clone(),
-        version: options.version.clone(),
-        kind: linear.kind,
-        features: export.feature_names.clone(),
-        classes: linear.classes,
-        preprocessing: Some(None),
         feature_ranges: Some(ranges),
-        labels: Some(None),
-        origin: Some(origin(
-            &export.estimator,
-            &export.sklearn_version,
-            bytes,
-            file,
-        )),
         inputs: Some(export.inputs.clone()),
         columns: Some(export.columns.clone()),
-        model: linear.model,
-        training: None,
+        ..linear.document(&export.feature_names, options, origin)
     })
 }
 
@@ -481,6 +453,34 @@ struct Linear {
     kind: Kind,
     classes: Vec<String>,
     model: Value,
+}
+
+impl Linear {
+    /// The artifact of these weights over the columns `features`, with what every export
+    /// version fills alike: format 2, no preprocessing, no labels, no training, its origin.
+    fn document(
+        self,
+        features: &[String],
+        options: &ImportOptions,
+        origin: Origin,
+    ) -> Document<Value> {
+        Document {
+            format_version: FORMAT_VERSION,
+            name: options.name.clone(),
+            version: options.version.clone(),
+            kind: self.kind,
+            features: features.to_vec(),
+            classes: self.classes,
+            preprocessing: Some(None),
+            feature_ranges: None,
+            labels: Some(None),
+            origin: Some(origin),
+            inputs: None,
+            columns: None,
+            model: self.model,
+            training: None,
+        }
+    }
 }
 
 /// Checks the weights against `width` columns and the classes, as scikit-learn's probability
