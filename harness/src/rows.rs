@@ -92,8 +92,8 @@ impl Schema {
 
     /// A model of numbers only, with these names and ranges.
     pub fn numeric(names: &[String], ranges: Vec<(f64, f64)>) -> Schema {
-        Schema {
-            inputs: names
+        Schema::new(
+            names
                 .iter()
                 .zip(ranges)
                 .map(|(name, range)| Input {
@@ -102,7 +102,22 @@ impl Schema {
                     nullable: false,
                 })
                 .collect(),
-            tensors: Tensors::Matrix,
+        )
+    }
+
+    /// These inputs, carried by V2 as one `[N, F]` tensor when all are numbers that may not be
+    /// missing, else one tensor per input.
+    pub fn new(inputs: Vec<Input>) -> Schema {
+        let numbers_only = inputs
+            .iter()
+            .all(|i| !i.nullable && matches!(i.values, Values::Numeric { .. }));
+        Schema {
+            inputs,
+            tensors: if numbers_only {
+                Tensors::Matrix
+            } else {
+                Tensors::PerInput
+            },
         }
     }
 
@@ -137,13 +152,6 @@ impl Schema {
             kinds.push("unseen categories");
         }
         kinds.iter().map(|k| format!(", {k}")).collect()
-    }
-
-    /// Whether every input is a number that may not be missing.
-    pub fn numbers_only(&self) -> bool {
-        self.inputs
-            .iter()
-            .all(|i| !i.nullable && matches!(i.values, Values::Numeric { .. }))
     }
 
     /// The middle of every range, and the first category of every categorical input.
@@ -299,6 +307,21 @@ impl Schema {
     }
 }
 
+impl Values {
+    /// Every category a row may hold: the known ones, then the unseen one where it is ignored.
+    fn categories(&self) -> Vec<Datum> {
+        match self {
+            Values::Numeric { .. } => vec![],
+            Values::Categorical { categories, unseen } => categories
+                .iter()
+                .chain(unseen)
+                .cloned()
+                .map(Datum::Category)
+                .collect(),
+        }
+    }
+}
+
 impl Input {
     /// The V2 datatype of this input's tensor: as the service's metadata states it.
     pub fn datatype(&self) -> &'static str {
@@ -323,10 +346,8 @@ impl Input {
                     value
                 }
             }
-            Values::Categorical { categories, unseen } => {
-                let mut choices: Vec<Datum> =
-                    categories.iter().cloned().map(Datum::Category).collect();
-                choices.extend(unseen.clone().map(Datum::Category));
+            Values::Categorical { .. } => {
+                let mut choices = self.values.categories();
                 if self.nullable {
                     choices.push(Datum::Missing);
                 }
@@ -342,10 +363,8 @@ impl Input {
     fn strategy(&self) -> BoxedStrategy<Datum> {
         let value: BoxedStrategy<Datum> = match &self.values {
             Values::Numeric { .. } => number().prop_map(Datum::Number).boxed(),
-            Values::Categorical { categories, unseen } => {
-                let mut choices: Vec<Datum> =
-                    categories.iter().cloned().map(Datum::Category).collect();
-                choices.extend(unseen.clone().map(Datum::Category));
+            Values::Categorical { .. } => {
+                let choices = self.values.categories();
                 if choices.is_empty() {
                     Just(Datum::Missing).boxed()
                 } else {

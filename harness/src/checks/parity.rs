@@ -310,17 +310,14 @@ pub fn random(
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes);
     let mut runner = TestRunner::new_with_rng(config, rng);
+    let schema = Schema::of(oracle);
     runner
-        .run(&Schema::of(oracle).batches(), |rows| {
+        .run(&schema.batches(), |rows| {
             compare(client, oracle, &rows, max_rows).map_err(TestCaseError::fail)
         })
         .map_err(|e| e.to_string())?;
     Ok(Passed::new(format!(
         "{cases} random batches (seed {seed}, extremes{} included) equal in-process bit for bit through both APIs",
-        if Schema::of(oracle).numbers_only() {
-            ""
-        } else {
-            ", categories, gaps and unseen categories"
-        }
+        schema.drawn()
     )))
 }

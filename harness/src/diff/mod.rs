@@ -179,18 +179,7 @@ fn union(sides: &[&Side], features: &[String]) -> Option<Schema> {
             Some(before) => before.into_iter().zip(inputs).map(merge).collect(),
         });
     }
-    let inputs = merged?;
-    let numbers_only = inputs
-        .iter()
-        .all(|i| !i.nullable && matches!(i.values, Values::Numeric { .. }));
-    Some(Schema {
-        inputs,
-        tensors: if numbers_only {
-            crate::rows::Tensors::Matrix
-        } else {
-            crate::rows::Tensors::PerInput
-        },
-    })
+    merged.map(Schema::new)
 }
 
 /// One feature as both sides take it.
