@@ -1,7 +1,7 @@
 //! The model a catalogue is written for, and the valid requests its bad ones are made from.
 
 use serde_json::{Map, Value, json};
-use server::contract::errors::{ApiError, RowProblem};
+use server::contract::errors::ApiError;
 use server::inputs::Datum;
 use server::{Artifact, PredictError};
 
@@ -139,13 +139,7 @@ impl<'a> Subject<'a> {
         let feature = &self.oracle.model().columns()?.features()[at];
         let value: Datum = serde_json::from_value(value.clone()).ok()?;
         let problem = feature.cell(value.value()).err()?;
-        Some(ApiError::Row {
-            row,
-            problem: RowProblem::Value {
-                feature: feature.name.clone(),
-                problem,
-            },
-        })
+        Some(ApiError::value(row, &feature.name, problem))
     }
 
     /// The refusal of a non-finite number in input `at` of row `row`: an input error for a
@@ -153,13 +147,7 @@ impl<'a> Subject<'a> {
     pub fn non_finite(&self, row: usize, at: usize) -> ApiError {
         let feature = self.features[at].clone();
         if self.columns {
-            ApiError::Row {
-                row,
-                problem: RowProblem::Value {
-                    feature,
-                    problem: server::inputs::ValueError::NonFinite,
-                },
-            }
+            ApiError::value(row, &feature, server::inputs::ValueError::NonFinite)
         } else {
             server::InputError::NonFinite { row, feature }.into()
         }

@@ -171,13 +171,9 @@ pub(crate) fn cell(row: usize, feature: &Feature, json: &Json) -> Result<Cell, A
 
 /// One value checked against its feature, refused naming row and feature.
 pub(crate) fn checked(row: usize, feature: &Feature, value: Value<'_>) -> Result<Cell, ApiError> {
-    feature.cell(value).map_err(|problem| ApiError::Row {
-        row,
-        problem: RowProblem::Value {
-            feature: feature.name.clone(),
-            problem,
-        },
-    })
+    feature
+        .cell(value)
+        .map_err(|problem| ApiError::value(row, &feature.name, problem))
 }
 
 #[cfg(test)]

@@ -214,6 +214,17 @@ pub fn shown_path(path: &str) -> String {
 }
 
 impl ApiError {
+    /// Row `row`'s value for `feature` does not fit it: `problem` says how.
+    pub fn value(row: usize, feature: &str, problem: crate::inputs::ValueError) -> ApiError {
+        ApiError::Row {
+            row,
+            problem: RowProblem::Value {
+                feature: feature.to_owned(),
+                problem,
+            },
+        }
+    }
+
     /// The status this error has on `api`.
     pub fn status(&self, api: Api) -> u16 {
         let seed = match self {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::Artifact;
-use crate::contract::errors::{ApiError, RowProblem};
+use crate::contract::errors::ApiError;
 use crate::inputs::{Batch, Datum, Kind, Table, ValueError};
 use crate::model::Model;
 use crate::rows::{InputError, Rows};
@@ -127,14 +127,9 @@ pub fn checked(model: &Model, rows: &[Vec<Datum>]) -> Result<Batch, ApiError> {
                 .iter()
                 .zip(model.features())
                 .map(|(value, feature)| {
-                    value.number().ok_or_else(|| ApiError::Row {
-                        row,
-                        problem: RowProblem::Value {
-                            feature: feature.clone(),
-                            problem: ValueError::NotANumber {
-                                found: serde_json::to_string(value).unwrap_or_default(),
-                            },
-                        },
+                    value.number().ok_or_else(|| {
+                        let found = serde_json::to_string(value).unwrap_or_default();
+                        ApiError::value(row, feature, ValueError::NotANumber { found })
                     })
                 })
                 .collect::<Result<Vec<f64>, ApiError>>()?;
@@ -159,13 +154,7 @@ pub fn checked(model: &Model, rows: &[Vec<Datum>]) -> Result<Batch, ApiError> {
         for (feature, value) in features.iter().zip(values) {
             let cell = feature
                 .cell(value.value())
-                .map_err(|problem| ApiError::Row {
-                    row,
-                    problem: RowProblem::Value {
-                        feature: feature.name.clone(),
-                        problem,
-                    },
-                })?;
+                .map_err(|problem| ApiError::value(row, &feature.name, problem))?;
             cells.push(cell);
         }
     }
