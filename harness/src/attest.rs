@@ -113,6 +113,8 @@ pub struct Subjects {
     pub configuration: Vec<(String, Vec<u8>)>,
     /// The largest difference allowed in a probability (0 is bit for bit).
     pub tolerance: f64,
+    /// The class order a V2 or V1 server's probabilities were read in, and how it was found.
+    pub class_order: Option<crate::classes::ClassOrder>,
 }
 
 /// The statement of a run of `checks` over `subjects`. PASSED when no check failed and none
@@ -168,6 +170,10 @@ pub fn statement(checks: &[Check], subjects: &Subjects) -> Statement {
         annotations: BTreeMap::from([
             ("version".into(), env!("CARGO_PKG_VERSION").into()),
             ("tolerance".into(), subjects.tolerance.into()),
+            (
+                "classOrder".into(),
+                serde_json::to_value(&subjects.class_order).unwrap_or_default(),
+            ),
             (
                 "notRun".into(),
                 Value::Object(not_run.into_iter().collect()),
@@ -308,6 +314,7 @@ mod tests {
             image: Some(("app:1".into(), format!("sha256:{}", "ab".repeat(32)))),
             configuration: vec![("golden cases (model)".into(), b"[]".to_vec())],
             tolerance: 0.0,
+            class_order: None,
         }
     }
 

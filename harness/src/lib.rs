@@ -22,10 +22,12 @@
 //! - [`fixtures`], [`golden`], [`stats`]: the references and their golden cases (generated for an
 //!   artifact that has none); quantiles.
 
+pub mod answers;
 pub mod attest;
 pub mod bad_inputs;
 pub mod bench;
 pub mod checks;
+pub mod classes;
 pub mod client;
 pub mod container;
 pub mod diff;
@@ -35,6 +37,7 @@ pub mod fixtures;
 pub mod golden;
 pub mod image;
 pub mod profile;
+pub mod protocol;
 pub mod report;
 pub mod rows;
 pub mod stats;

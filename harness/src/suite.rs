@@ -6,6 +6,7 @@ use std::time::Duration;
 use server::artifact::Origin;
 
 use crate::checks::{self, Check};
+use crate::classes::ClassOrder;
 use crate::client::Client;
 use crate::container::{self, Launch};
 use crate::docker::Docker;
@@ -13,6 +14,7 @@ use crate::error::{HarnessError, chain};
 use crate::fixtures::{Fixtures, Reference};
 use crate::image::{self, BuildOptions, Built};
 use crate::profile::{Need, Profile};
+pub use crate::protocol::Protocol;
 use crate::rows::Schema;
 
 /// What to check.
@@ -26,24 +28,14 @@ pub enum Target {
     Url(String),
 }
 
-/// Which protocol the target speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Protocol {
-    /// This project's whole contract: both APIs, limits, metrics, the image.
-    #[default]
-    Full,
-    /// Only the Open Inference Protocol, as any V2 server speaks it (see [`checks::v2`]).
-    V2,
-}
-
 /// Tunables of a run. The CLI's defaults are these.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub protocol: Protocol,
     /// What the image checks assume about the image.
     pub profile: Profile,
-    /// Tensor names and tolerance for [`Protocol::V2`].
-    pub v2: checks::v2::V2Options,
+    /// What to ask a V2 or V1 server, and the tolerance it is held to.
+    pub foreign: crate::protocol::ProtocolOptions,
     /// Container starts measured for cold start.
     pub cold_starts: usize,
     /// The p95 cold start above which the check fails: generous, the figure is what matters.
@@ -61,7 +53,7 @@ impl Default for Options {
         Options {
             protocol: Protocol::Full,
             profile: Profile::default(),
-            v2: checks::v2::V2Options::default(),
+            foreign: crate::protocol::ProtocolOptions::default(),
             cold_starts: 5,
             cold_start_budget: Duration::from_secs(10),
             random_cases: 128,
@@ -78,6 +70,8 @@ pub struct Run {
     /// The image checked, by reference and local image ID; none for a URL.
     pub image: Option<(String, String)>,
     pub checks: Vec<Check>,
+    /// The class order a V2 or V1 server's probabilities were read in, and how it was found.
+    pub class_order: Option<ClassOrder>,
 }
 
 /// The checks that need the image; reported as not run against a URL.
@@ -96,24 +90,29 @@ pub const IMAGE_CHECKS: [&str; 9] = [
 /// Runs every check that applies to `target`.
 pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Run, HarnessError> {
     match target {
-        Target::Url(url) if options.protocol == Protocol::V2 => Ok(Run {
-            target: url.clone(),
-            image: None,
-            checks: checks::v2::run(
-                &Client::new(url),
-                &fixtures.default_model()?.oracle,
-                &options.v2,
-            ),
-        }),
-        Target::Build | Target::Image(_) if options.protocol == Protocol::V2 => {
+        Target::Url(url) if options.protocol.foreign() => {
+            let (client, oracle) = (Client::new(url), &fixtures.default_model()?.oracle);
+            let run = match options.protocol {
+                Protocol::V1 => checks::v1::run(&client, oracle, &options.foreign),
+                _ => checks::v2::run(&client, oracle, &options.foreign),
+            };
+            Ok(Run {
+                target: url.clone(),
+                image: None,
+                checks: run.checks,
+                class_order: run.class_order,
+            })
+        }
+        Target::Build | Target::Image(_) if options.protocol.foreign() => {
             Err(HarnessError::Usage {
-                problem: "--protocol v2 checks a running server: give --url".into(),
+                problem: "--protocol v1 or v2 checks a running server: give --url".into(),
             })
         }
         Target::Url(url) => Ok(Run {
             target: url.clone(),
             image: None,
             checks: against_url(fixtures, &Client::new(url), options),
+            class_order: None,
         }),
         Target::Build | Target::Image(_) => {
             let docker = Docker::connect()?;
@@ -141,6 +140,7 @@ pub fn run(fixtures: &Fixtures, target: &Target, options: &Options) -> Result<Ru
                 image: Some((built.reference.clone(), id)),
                 target: built.reference,
                 checks,
+                class_order: None,
             })
         }
     }

@@ -106,7 +106,7 @@ fn the_v2_protocol_checks_pass_at_tolerance_zero_and_fail_one_ulp_away() {
             protocol: Protocol::V2,
             ..Options::default()
         };
-        options.v2.binary = binary;
+        options.foreign.binary = binary;
         suite::run(fixtures, &Target::Url(url.clone()), &options)
             .unwrap()
             .checks

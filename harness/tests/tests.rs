@@ -5,6 +5,7 @@
 
 mod containers;
 mod diff;
+mod foreign;
 mod in_process;
 mod kinds;
 mod manifests;

@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod parity;
 pub mod replicas;
+pub mod v1;
 pub mod v2;
 pub mod wire;
 
@@ -44,6 +45,14 @@ impl Figure {
     pub fn millis(name: impl Into<String>, d: std::time::Duration) -> Figure {
         Figure::new(name, d.as_secs_f64() * 1e3, "ms")
     }
+}
+
+/// The checks of a server that speaks V2 or V1, and the class order its answers were read
+/// in (none when no answer was read).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Foreign {
+    pub checks: Vec<Check>,
+    pub class_order: Option<crate::classes::ClassOrder>,
 }
 
 /// One check's result.

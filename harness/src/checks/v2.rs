@@ -23,49 +23,26 @@ use serde_json::{Value, json};
 use server::Artifact;
 use server::contract::fixtures;
 
-use crate::checks::{Check, Figure, Passed, Verdict, ensure, why};
-use crate::client::{Client, Elements, V2Answer, infer_binary_body, infer_body};
+use crate::answers::{self, one_line};
+use crate::checks::{Check, Figure, Foreign, Passed, Verdict, ensure, why};
+use crate::classes::{self, ClassOrder, Columns};
+use crate::client::Client;
+use crate::protocol::ProtocolOptions;
 use crate::rows::{Row, Schema};
 
-/// What to ask a V2 server, and how close its answers must be.
-#[derive(Debug, Clone, PartialEq)]
-pub struct V2Options {
-    /// The input tensor's name.
-    pub input: String,
-    /// The output tensor with one probability per row and class, in the artifact's class order.
-    pub probabilities: String,
-    /// The output tensor with one label per row, when the server has one.
-    pub labels: Option<String>,
-    /// The largest absolute difference allowed; 0 means equal to the bit.
-    pub tolerance: f64,
-    /// Rows drawn within the ranges for parity.
-    pub rows: usize,
-    /// Send the rows, and ask for the outputs, as binary tensor data (the extension
-    /// `tritonclient` uses by default): parity then compares raw IEEE bytes, no float text.
-    pub binary: bool,
-}
-
-impl Default for V2Options {
-    fn default() -> V2Options {
-        V2Options {
-            input: "input".into(),
-            probabilities: "probabilities".into(),
-            labels: Some("label".into()),
-            tolerance: 0.0,
-            rows: 200,
-            binary: false,
-        }
-    }
-}
-
-/// Every V2 check against the server at `client`, which should serve `oracle`'s model.
-pub fn run(client: &Client, oracle: &Artifact, options: &V2Options) -> Vec<Check> {
-    let name = oracle.name();
+/// Every V2 check against the server at `client`, which should serve `oracle`'s model (under
+/// the name in `options`, by default the artifact's).
+pub fn run(client: &Client, oracle: &Artifact, options: &ProtocolOptions) -> Foreign {
+    let name = options.model_name.as_deref().unwrap_or(oracle.name());
     let named = |check: &str| format!("v2 {check} ({name})");
-    vec![
+    let (parity, class_order) = parity(client, oracle, name, options);
+    let checks = vec![
         Check::from(&named("health"), health(client)),
         Check::from(&named("server metadata"), server_metadata(client)),
-        Check::from(&named("model metadata"), model_metadata(client, oracle)),
+        Check::from(
+            &named("model metadata"),
+            model_metadata(client, oracle, name),
+        ),
         Check::from(
             &named("model ready"),
             expect_200(client, &format!("/v2/models/{name}/ready")).map(|_| Passed::new("200")),
@@ -75,11 +52,12 @@ pub fn run(client: &Client, oracle: &Artifact, options: &V2Options) -> Vec<Check
             &named("unknown model"),
             unknown_model(client, oracle, options),
         ),
-        Check::from(
-            &format!("parity: V2 ({name})"),
-            parity(client, oracle, options),
-        ),
-    ]
+        Check::from(&format!("parity: V2 ({name})"), parity),
+    ];
+    Foreign {
+        checks,
+        class_order,
+    }
 }
 
 fn expect_200(client: &Client, path: &str) -> Result<Option<Value>, String> {
@@ -117,8 +95,7 @@ fn server_metadata(client: &Client) -> Verdict {
     Ok(Passed::new(format!("server {}", body["name"])).finding(findings))
 }
 
-fn model_metadata(client: &Client, oracle: &Artifact) -> Verdict {
-    let name = oracle.name();
+fn model_metadata(client: &Client, oracle: &Artifact, name: &str) -> Verdict {
     let path = format!("/v2/models/{name}");
     let body = expect_200(client, &path)?.ok_or_else(|| format!("GET {path}: not JSON"))?;
     ensure!(body["name"] == name, "GET {path} names {}", body["name"]);
@@ -184,11 +161,11 @@ fn bad_request(client: &Client, name: &str) -> Verdict {
     .finding(findings))
 }
 
-fn unknown_model(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
+fn unknown_model(client: &Client, oracle: &Artifact, options: &ProtocolOptions) -> Verdict {
     let schema = Schema::of(oracle);
     let rows = schema.within(1, 3);
     let path = "/v2/models/no-such-model-here/infer";
-    let answer = infer(client, path, &rows, &schema, options)?;
+    let answer = answers::v2_request(client, path, &rows, &schema, options)?;
     ensure!(
         (400..500).contains(&answer.status),
         "infer on an unknown model answered {}: {}",
@@ -200,83 +177,65 @@ fn unknown_model(client: &Client, oracle: &Artifact, options: &V2Options) -> Ver
     Ok(Passed::new(format!("refused with {}", answer.status)).finding(findings))
 }
 
-/// Asks for `rows` with the configured outputs, as JSON or as binary tensor data.
-fn infer(
+fn parity(
     client: &Client,
-    path: &str,
-    rows: &[Row],
-    schema: &Schema,
-    options: &V2Options,
-) -> Result<V2Answer, String> {
-    let mut outputs = vec![options.probabilities.as_str()];
-    outputs.extend(options.labels.as_deref());
-    if options.binary {
-        let (header, tensors) = infer_binary_body(rows, schema, &options.input, &outputs);
-        return client.infer_binary(path, &header, &tensors).map_err(why);
-    }
-    let mut body = infer_body(rows, schema, None);
-    body["inputs"] = json!(schema.tensors_json(rows, &options.input));
-    body["outputs"] = outputs.iter().map(|name| json!({ "name": name })).collect();
-    let answer = client.post_json(path, &body).map_err(why)?;
-    Ok(V2Answer::from_json(&answer))
-}
-
-fn parity(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
-    let model = oracle.model();
-    let classes = model.classes();
+    oracle: &Artifact,
+    name: &str,
+    options: &ProtocolOptions,
+) -> (Verdict, Option<ClassOrder>) {
     let schema = Schema::of(oracle);
     let rows = schema.within(options.rows, 11);
-    let expected = fixtures::checked(model, &rows)
-        .map_err(why)
-        .and_then(|r| model.predict_batch(&r).map_err(why))?;
-    let path = format!("/v2/models/{}/infer", oracle.name());
-    let (mut identical, mut values, mut largest) = (0usize, 0usize, 0.0f64);
-    let mut worst = String::new();
     // Batches of 50: under any server's default limits.
-    for (batch, (rows, expected)) in rows.chunks(50).zip(expected.chunks(50)).enumerate() {
-        let answer = infer(client, &path, rows, &schema, options)?;
-        ensure!(
-            answer.status == 200,
-            "POST {path} answered {}: {}",
-            answer.status,
-            one_line(&answer.header.to_string())
-        );
-        let probabilities = match answer.output(&options.probabilities)? {
-            Elements::Numbers(numbers) => numbers,
-            Elements::Text(text) => {
-                return Err(format!("{:?} holds text: {text:?}", options.probabilities));
+    let answers: Result<Vec<Columns>, String> = rows
+        .chunks(50)
+        .map(|batch| answers::v2(client, name, batch, &schema, options))
+        .collect::<Result<Vec<_>, _>>()
+        .map(|batches| batches.concat());
+    match answers {
+        Ok(answers) => compare(oracle, &rows, &answers, options),
+        Err(why) => (Err(why), None),
+    }
+}
+
+/// The oracle's answers to `rows` against a server's, once its class order is known: labels
+/// equal where it answers labels, probabilities within the tolerance where it answers them.
+pub fn compare(
+    oracle: &Artifact,
+    rows: &[Row],
+    answers: &[Columns],
+    options: &ProtocolOptions,
+) -> (Verdict, Option<ClassOrder>) {
+    let model = oracle.model();
+    let classes = model.classes();
+    let order = match classes::resolve(classes, options.classes.as_deref(), answers) {
+        Ok(order) => order,
+        Err(why) => return (Err(why), None),
+    };
+    let verdict = (|| {
+        let expected = fixtures::checked(model, rows)
+            .map_err(why)
+            .and_then(|r| model.predict_batch(&r).map_err(why))?;
+        let (mut identical, mut values, mut largest) = (0usize, 0usize, 0.0f64);
+        let mut worst = String::new();
+        for (row, (want, got)) in expected.iter().zip(answers).enumerate() {
+            let (label, probabilities) = order.name(got);
+            let expected_label = &classes[want.class];
+            ensure!(
+                got.label.is_none() || &label == expected_label,
+                "row {row}: label {label:?}, the artifact says {expected_label:?} (row {:?})",
+                rows[row]
+            );
+            if got.probabilities.is_none() {
+                continue;
             }
-        };
-        ensure!(
-            probabilities.len() == rows.len() * classes.len(),
-            "{} probabilities for {} rows of {} classes",
-            probabilities.len(),
-            rows.len(),
-            classes.len()
-        );
-        let labels = match &options.labels {
-            Some(name) => Some(match answer.output(name)? {
-                Elements::Text(text) => text,
-                // Numeric classes may come back as numbers.
-                Elements::Numbers(numbers) => numbers.iter().map(|n| n.to_string()).collect(),
-            }),
-            None => None,
-        };
-        for (i, want) in expected.iter().enumerate() {
-            let row = batch * 50 + i;
-            if let Some(labels) = &labels {
-                let got = labels
-                    .get(i)
-                    .ok_or_else(|| format!("no label for row {row}"))?;
-                let label = &classes[want.class];
-                ensure!(
-                    got == label,
-                    "row {row}: label {got}, the artifact says {label:?} (row {:?})",
-                    rows[i]
-                );
-            }
+            ensure!(
+                probabilities.len() == classes.len(),
+                "row {row}: {} probabilities for {} classes",
+                got.probabilities.as_ref().map_or(0, Vec::len),
+                classes.len()
+            );
             for (c, want) in want.probabilities.iter().enumerate() {
-                let got = probabilities[i * classes.len() + c];
+                let got = probabilities[&classes[c]];
                 let difference = (got - want).abs();
                 values += 1;
                 identical += usize::from(got.to_bits() == want.to_bits());
@@ -291,25 +250,36 @@ fn parity(client: &Client, oracle: &Artifact, options: &V2Options) -> Verdict {
                 }
             }
         }
-    }
-    let summary = format!(
-        "{identical} of {values} values bit-identical; largest difference {largest:e} ({worst}); tolerance {:e}",
-        options.tolerance
-    );
-    let within = largest <= options.tolerance && (options.tolerance > 0.0 || identical == values);
-    ensure!(within, "{summary}");
-    Ok(Passed::new(format!(
-        "{} rows within the training ranges: {summary}",
-        rows.len()
-    ))
-    .with(Figure::new(
-        "bit-identical values",
-        identical as f64,
-        "values",
-    ))
-    .with(Figure::new("largest difference", largest, "")))
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+        let labels = answers.iter().filter(|a| a.label.is_some()).count();
+        let summary = if values == 0 {
+            format!("{labels} labels equal; no probabilities answered")
+        } else {
+            format!(
+                "{identical} of {values} values bit-identical; largest difference {largest:e} \
+                 ({worst}); tolerance {:e}",
+                options.tolerance
+            )
+        };
+        let within =
+            largest <= options.tolerance && (options.tolerance > 0.0 || identical == values);
+        ensure!(within, "{summary}");
+        Ok(Passed::new(format!(
+            "{} rows within the training ranges: {summary}{}",
+            rows.len(),
+            if values == 0 {
+                String::new()
+            } else {
+                format!("; class order {order}")
+            }
+        ))
+        .with(Figure::new(
+            "bit-identical values",
+            identical as f64,
+            "values",
+        ))
+        .with(Figure::new("largest difference", largest, "")))
+    })();
+    // Labels alone are compared by name: no column order was read.
+    let read = answers.iter().any(|a| a.probabilities.is_some());
+    (verdict, read.then_some(order))
 }

@@ -7,9 +7,9 @@ use std::time::Duration;
 use anyhow::Context;
 
 use harness::attest;
-use harness::checks::v2::V2Options;
 use harness::fixtures::{Fixtures, repository_root};
 use harness::profile::Profile;
+use harness::protocol::ProtocolOptions;
 use harness::report::Report;
 use harness::suite::{self, Options, Protocol, Target};
 
@@ -44,21 +44,10 @@ pub struct Args {
     /// project's image.
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
-    /// `full`: this project's contract; `v2`: any Open Inference Protocol server (needs --url
-    /// and --artifact).
-    #[arg(long, value_enum, default_value_t = Protocol::Full)]
-    protocol: Protocol,
-    /// With --protocol v2: the input tensor's name.
-    #[arg(long, default_value_t = defaults().v2.input)]
-    input_name: String,
-    /// With --protocol v2: the output tensor of probabilities, in the artifact's class order.
-    #[arg(long, default_value_t = defaults().v2.probabilities)]
-    probabilities_name: String,
-    /// With --protocol v2: the output tensor of labels; `none` when the server has none.
-    #[arg(long, default_value = "label")]
-    labels_name: String,
-    /// With --protocol v2: the largest difference allowed in a probability; 0 is bit for bit.
-    #[arg(long, default_value_t = defaults().v2.tolerance)]
+    #[command(flatten)]
+    protocol: super::protocol::Args,
+    /// With v2 or v1: the largest difference allowed in a probability; 0 is bit for bit.
+    #[arg(long, default_value_t = defaults().foreign.tolerance)]
     tolerance: f64,
     /// With --protocol v2: send rows and ask for outputs as binary tensor data, so parity
     /// compares raw IEEE bytes (the server must offer the binary_tensor_data extension).
@@ -116,19 +105,17 @@ impl Args {
             )?,
             None => Fixtures::load(&root)?,
         };
+        let (protocol, foreign) = self.protocol.options();
         let options = Options {
             profile: match &self.profile {
                 Some(path) => Profile::load(path)?,
                 None => Profile::default(),
             },
-            protocol: self.protocol,
-            v2: V2Options {
-                input: self.input_name,
-                probabilities: self.probabilities_name,
-                labels: (self.labels_name != "none").then_some(self.labels_name),
+            protocol,
+            foreign: ProtocolOptions {
                 tolerance: self.tolerance,
                 binary: self.binary_data,
-                ..V2Options::default()
+                ..foreign
             },
             cold_starts: self.cold_starts,
             cold_start_budget: Duration::from_millis(self.cold_start_budget_ms),
@@ -148,11 +135,12 @@ impl Args {
 
 /// What the statement binds: every artifact checked, the image, and the golden sets and
 /// profile the checks ran with.
-fn subjects(plan: &Plan, image: Option<(String, String)>) -> anyhow::Result<attest::Subjects> {
+fn subjects(plan: &Plan, run: &suite::Run) -> anyhow::Result<attest::Subjects> {
     let mut subjects = attest::Subjects {
-        image,
+        image: run.image.clone(),
+        class_order: run.class_order.clone(),
         tolerance: match plan.options.protocol {
-            Protocol::V2 => plan.options.v2.tolerance,
+            Protocol::V2 | Protocol::V1 => plan.options.foreign.tolerance,
             Protocol::Full => 0.0,
         },
         ..attest::Subjects::default()
@@ -172,6 +160,7 @@ fn subjects(plan: &Plan, image: Option<(String, String)>) -> anyhow::Result<atte
     subjects
         .configuration
         .push(("profile".into(), serde_json::to_vec(&plan.options.profile)?));
+
     Ok(subjects)
 }
 
@@ -185,7 +174,7 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
         println!("golden cases: {}", path.display());
     }
     let run = suite::run(&plan.fixtures, &plan.target, &plan.options)?;
-    let statement = attest::statement(&run.checks, &subjects(&plan, run.image.clone())?);
+    let statement = attest::statement(&run.checks, &subjects(&plan, &run)?);
     let report = Report::new(run.target, run.checks);
     print!("{}", report.table());
     report

@@ -5,9 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use harness::checks::v2::V2Options;
 use harness::diff::{self, Options, Spec, Thresholds};
-use harness::suite::Protocol;
 
 fn defaults() -> Options {
     Options::default()
@@ -21,19 +19,8 @@ pub struct Args {
     /// The candidate: an artifact file, a running server (`http://…`) or an image reference.
     #[arg(long, value_name = "SIDE")]
     to: String,
-    /// How a server (or image) is asked: `full`, this project's API; `v2`, any Open Inference
-    /// Protocol server (its features and classes are the other side's).
-    #[arg(long, value_enum, default_value_t = Protocol::Full)]
-    protocol: Protocol,
-    /// With --protocol v2: the input tensor's name.
-    #[arg(long, default_value_t = V2Options::default().input)]
-    input_name: String,
-    /// With --protocol v2: the output tensor of probabilities, in the other side's class order.
-    #[arg(long, default_value_t = V2Options::default().probabilities)]
-    probabilities_name: String,
-    /// With --protocol v2: the output tensor of labels; `none` when the server has none.
-    #[arg(long, default_value = "label")]
-    labels_name: String,
+    #[command(flatten)]
+    protocol: super::protocol::Args,
     /// Your own rows too: a CSV whose header names the features, or JSON.
     #[arg(long, value_name = "FILE")]
     rows: Option<PathBuf>,
@@ -56,14 +43,10 @@ pub struct Args {
 
 /// Exit 0 within the thresholds, 1 beyond them.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (protocol, foreign) = args.protocol.options();
     let options = Options {
-        protocol: args.protocol,
-        v2: V2Options {
-            input: args.input_name,
-            probabilities: args.probabilities_name,
-            labels: (args.labels_name != "none").then_some(args.labels_name),
-            ..V2Options::default()
-        },
+        protocol,
+        foreign,
         rows: args.rows,
         random_rows: args.random_rows,
         seed: args.seed,

@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod diff;
 mod image;
+mod protocol;
 mod verify;
 
 use std::process::ExitCode;

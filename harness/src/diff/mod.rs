@@ -17,20 +17,21 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use server::inputs::{Category, Datum};
 
-use crate::checks::v2::V2Options;
+use crate::classes::{self, ClassOrder, Columns};
 use crate::error::HarnessError;
+use crate::protocol::ProtocolOptions;
 use crate::rows::{Input, Row, Schema, Values};
 use crate::suite::Protocol;
 
 pub use report::{DiffReport, Thresholds};
-pub use side::{Side, Spec};
+pub use side::{Answers, RowAnswer, Side, Spec};
 
 /// How to diff.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// How a running service (or an image) is asked: this project's API or V2.
     pub protocol: Protocol,
-    pub v2: V2Options,
+    pub foreign: ProtocolOptions,
     /// The user's own rows: CSV with a header naming the features, or JSON.
     pub rows: Option<PathBuf>,
     /// Rows drawn from the union of both sides' inputs.
@@ -43,7 +44,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             protocol: Protocol::Full,
-            v2: V2Options::default(),
+            foreign: ProtocolOptions::default(),
             rows: None,
             random_rows: 500,
             seed: 1,
@@ -60,11 +61,14 @@ fn usage(problem: impl Into<String>) -> HarnessError {
 
 /// Opens both sides, sends them the same rows and compares the answers.
 pub fn run(from: &Spec, to: &Spec, options: &Options) -> Result<DiffReport, HarnessError> {
-    let a = Side::open(from, options.protocol, &options.v2)?;
-    let b = Side::open(to, options.protocol, &options.v2)?;
+    let a = Side::open(from, options.protocol, &options.foreign)?;
+    let b = Side::open(to, options.protocol, &options.foreign)?;
     let features = same_names("features", &a.features, &b.features)?;
     let classes = same_names("classes", &a.classes, &b.classes)?;
-    let name = a.name.clone().or(b.name.clone()).ok_or_else(|| {
+    let name = (options.foreign.model_name.clone())
+        .or(a.name.clone())
+        .or(b.name.clone())
+        .ok_or_else(|| {
         usage("neither side names its model: one side must be an artifact or this project's server")
     })?;
 
@@ -95,14 +99,38 @@ pub fn run(from: &Spec, to: &Spec, options: &Options) -> Result<DiffReport, Harn
             "no rows to compare: neither side is an artifact with training ranges; give --rows FILE",
         ));
     }
-    let ask = |side: &Side| {
+    let ask = |side: &Side| -> Result<(Vec<RowAnswer>, Option<ClassOrder>), HarnessError> {
         let order = side.features.as_deref().unwrap_or(&features);
         let own: Vec<Row> = rows.iter().map(|r| reorder(r, &features, order)).collect();
-        let classes = side.classes.as_deref().unwrap_or(&classes);
-        side.answer(&own, &name, classes, &schema)
+        match side.answer(&own, &name, &schema) {
+            Answers::Named(named) => Ok((named, None)),
+            Answers::Columns(columns) => {
+                let answered: Vec<Columns> = columns
+                    .iter()
+                    .filter_map(|c| c.as_ref().ok().cloned())
+                    .collect();
+                let order =
+                    classes::resolve(&classes, options.foreign.classes.as_deref(), &answered)
+                        .map_err(|why| usage(format!("{}: {why}", side.about)))?;
+                let width = classes.len();
+                let named = columns
+                    .into_iter()
+                    .map(|answer| {
+                        let answer = answer?;
+                        match &answer.probabilities {
+                            Some(p) if p.len() != width => {
+                                Err(format!("{} probabilities for {width} classes", p.len()))
+                            }
+                            _ => Ok(order.name(&answer)),
+                        }
+                    })
+                    .collect();
+                Ok((named, Some(order)))
+            }
+        }
     };
-    let (from_answers, to_answers) = (ask(&a), ask(&b));
-    Ok(DiffReport::compare(
+    let ((from_answers, from_order), (to_answers, to_order)) = (ask(&a)?, ask(&b)?);
+    let mut report = DiffReport::compare(
         &a.about,
         &b.about,
         &classes,
@@ -110,7 +138,10 @@ pub fn run(from: &Spec, to: &Spec, options: &Options) -> Result<DiffReport, Harn
         &from_answers,
         &to_answers,
         options.thresholds,
-    ))
+    );
+    report.from_order = from_order;
+    report.to_order = to_order;
+    Ok(report)
 }
 
 /// The names both sides agree on (as a set; the first side's order), or the one side's when

@@ -8,6 +8,7 @@ use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
 use super::side::RowAnswer;
+use crate::classes::ClassOrder;
 use crate::rows::Row;
 use crate::stats::quantile;
 
@@ -53,6 +54,22 @@ pub struct DiffReport {
     pub identical: usize,
     pub values: usize,
     pub thresholds: Thresholds,
+    /// The class order of each side that is a V2 or V1 server, and how it was found.
+    pub from_order: Option<ClassOrder>,
+    pub to_order: Option<ClassOrder>,
+    /// Every compared probability, for the picture; not in the JSON.
+    #[serde(skip)]
+    pub points: Vec<Point>,
+}
+
+/// One class's probability in one row, on both sides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub class: usize,
+    pub from: f64,
+    pub to: f64,
+    /// The row's label changed.
+    pub changed: bool,
 }
 
 const FIRST_CHANGES: usize = 10;
@@ -94,14 +111,24 @@ impl DiffReport {
             })
             .collect();
         let mut identical = 0;
+        let mut points = vec![];
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             let changed = match (x, y) {
+                // A side that answers labels only (KServe V1 without PREDICT_PROBA) has no
+                // probabilities to compare.
+                (Ok((lx, px)), Ok((ly, py))) if px.is_empty() || py.is_empty() => lx != ly,
                 (Ok((lx, px)), Ok((ly, py))) => {
                     for (k, class) in classes.iter().enumerate() {
                         let (p, q) = (px.get(class), py.get(class));
                         let delta = match (p, q) {
                             (Some(p), Some(q)) => {
                                 identical += usize::from(p.to_bits() == q.to_bits());
+                                points.push(Point {
+                                    class: k,
+                                    from: *p,
+                                    to: *q,
+                                    changed: lx != ly,
+                                });
                                 (p - q).abs()
                             }
                             _ => f64::INFINITY,
@@ -148,6 +175,9 @@ impl DiffReport {
             identical,
             values: deltas.len(),
             thresholds,
+            from_order: None,
+            to_order: None,
+            points,
         }
     }
 
@@ -199,6 +229,17 @@ impl DiffReport {
             self.values,
             100.0 * self.identical as f64 / self.values.max(1) as f64,
         );
+        for (side, order) in [("from", &self.from_order), ("to", &self.to_order)] {
+            if let Some(order) = order {
+                out.push_str(&format!("- class order of {side}: {order}\n"));
+            }
+        }
+        if self.values == 0 {
+            out.push_str("- probabilities: not compared, a side answers labels only\n");
+        }
+        if self.from_order.is_some() || self.to_order.is_some() || self.values == 0 {
+            out.push('\n');
+        }
         out.push_str("| class | largest \\|Δp\\| | at row |\n|---|---|---|\n");
         for c in &self.largest_per_class {
             out.push_str(&format!(

@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use server::Artifact;
 use server::contract::fixtures;
 
-use crate::checks::v2::V2Options;
-use crate::client::{Client, Elements, V2Answer};
+use crate::answers;
+use crate::classes::Columns;
+use crate::client::Client;
 use crate::container::{self, Launch, Running};
 use crate::error::HarnessError;
 use crate::golden;
+use crate::protocol::ProtocolOptions;
 use crate::rows::{Row, Schema};
 use crate::suite::Protocol;
 
@@ -42,7 +44,10 @@ impl Spec {
 
 /// One row's answer: its label and a probability per class, by class name; or why the side
 /// refused the row.
-pub type RowAnswer = Result<(String, BTreeMap<String, f64>), String>;
+pub type RowAnswer = Result<Named, String>;
+
+/// A row's label and its probability per class, by class name.
+pub type Named = (String, BTreeMap<String, f64>);
 
 /// A side, open: what it says of its model, and how to ask it.
 #[derive(Debug)]
@@ -67,12 +72,34 @@ pub struct Side {
 #[derive(Debug)]
 enum Ask {
     Oracle(Box<Artifact>),
-    Seed { client: Client, max_rows: usize },
-    V2 { client: Client, options: V2Options },
+    Seed {
+        client: Client,
+        max_rows: usize,
+    },
+    V2 {
+        client: Client,
+        options: ProtocolOptions,
+    },
+    V1 {
+        client: Client,
+        options: ProtocolOptions,
+    },
+}
+
+/// A side's answers: by class name, or, from a V2 or V1 server, in its own column order until
+/// the class order is known.
+#[derive(Debug)]
+pub enum Answers {
+    Named(Vec<RowAnswer>),
+    Columns(Vec<Result<Columns, String>>),
 }
 
 impl Side {
-    pub fn open(spec: &Spec, protocol: Protocol, v2: &V2Options) -> Result<Side, HarnessError> {
+    pub fn open(
+        spec: &Spec,
+        protocol: Protocol,
+        v2: &ProtocolOptions,
+    ) -> Result<Side, HarnessError> {
         match spec {
             Spec::Artifact(path) => {
                 let bytes = std::fs::read(path).map_err(|source| HarnessError::Io {
@@ -117,22 +144,35 @@ impl Side {
     fn remote(
         client: Client,
         protocol: Protocol,
-        v2: &V2Options,
+        v2: &ProtocolOptions,
         about: String,
         running: Option<Running>,
     ) -> Result<Side, HarnessError> {
-        if protocol == Protocol::V2 {
+        if protocol.foreign() {
+            let (what, ask) = match protocol {
+                Protocol::V1 => (
+                    "KServe V1",
+                    Ask::V1 {
+                        client,
+                        options: v2.clone(),
+                    },
+                ),
+                _ => (
+                    "Open Inference Protocol",
+                    Ask::V2 {
+                        client,
+                        options: v2.clone(),
+                    },
+                ),
+            };
             return Ok(Side {
-                about: format!("{about} (Open Inference Protocol)"),
+                about: format!("{about} ({what})"),
                 name: None,
                 features: None,
                 classes: None,
                 schema: None,
                 golden_rows: vec![],
-                ask: Ask::V2 {
-                    client,
-                    options: v2.clone(),
-                },
+                ask,
                 _running: running,
             });
         }
@@ -164,30 +204,34 @@ impl Side {
         })
     }
 
-    /// The answers to `rows`, given in this side's feature order, for a model called `name`
-    /// with `classes` (in the order a V2 server's probabilities come in); `schema` says how
-    /// V2 tensors carry the rows.
-    pub fn answer(
-        &self,
-        rows: &[Row],
-        name: &str,
-        classes: &[String],
-        schema: &Schema,
-    ) -> Vec<RowAnswer> {
+    /// The answers to `rows`, given in this side's feature order, for a model called `name`;
+    /// `schema` says how V2 tensors carry the rows.
+    pub fn answer(&self, rows: &[Row], name: &str, schema: &Schema) -> Answers {
         match &self.ask {
-            Ask::Oracle(artifact) => rows.iter().map(|row| oracle(artifact, row)).collect(),
-            Ask::Seed { client, max_rows } => rows
-                .chunks((*max_rows).max(1))
-                .flat_map(|chunk| batch_or_rows(chunk, |rows| seed(client, rows)))
-                .collect(),
-            Ask::V2 { client, options } => rows
-                .chunks(100)
-                .flat_map(|chunk| {
-                    batch_or_rows(chunk, |rows| {
-                        v2(client, options, name, classes, schema, rows)
+            Ask::Oracle(artifact) => {
+                Answers::Named(rows.iter().map(|row| oracle(artifact, row)).collect())
+            }
+            Ask::Seed { client, max_rows } => Answers::Named(
+                rows.chunks((*max_rows).max(1))
+                    .flat_map(|chunk| batch_or_rows(chunk, |rows| seed(client, rows)))
+                    .collect(),
+            ),
+            Ask::V2 { client, options } => Answers::Columns(
+                rows.chunks(100)
+                    .flat_map(|chunk| {
+                        batch_or_rows(chunk, |rows| {
+                            answers::v2(client, name, rows, schema, options)
+                        })
                     })
-                })
-                .collect(),
+                    .collect(),
+            ),
+            Ask::V1 { client, options } => Answers::Columns(
+                rows.chunks(100)
+                    .flat_map(|chunk| {
+                        batch_or_rows(chunk, |rows| answers::v1(client, name, rows, options))
+                    })
+                    .collect(),
+            ),
         }
     }
 }
@@ -212,16 +256,16 @@ fn oracle(artifact: &Artifact, row: &Row) -> RowAnswer {
 
 /// A batch's answers; when the batch is refused, each row alone, so that one refused row
 /// (a value beyond the model's range) does not hide the others.
-fn batch_or_rows(
+fn batch_or_rows<T>(
     rows: &[Row],
-    ask: impl Fn(&[Row]) -> Result<Vec<RowAnswer>, String>,
-) -> Vec<RowAnswer> {
+    ask: impl Fn(&[Row]) -> Result<Vec<T>, String>,
+) -> Vec<Result<T, String>> {
     match ask(rows) {
-        Ok(answers) if answers.len() == rows.len() => answers,
+        Ok(answers) if answers.len() == rows.len() => answers.into_iter().map(Ok).collect(),
         _ => rows
             .iter()
             .map(|row| match ask(std::slice::from_ref(row)) {
-                Ok(mut one) if one.len() == 1 => one.remove(0),
+                Ok(mut one) if one.len() == 1 => Ok(one.remove(0)),
                 Ok(_) => Err("an answer of another length".into()),
                 Err(why) => Err(why),
             })
@@ -229,14 +273,14 @@ fn batch_or_rows(
     }
 }
 
-fn seed(client: &Client, rows: &[Row]) -> Result<Vec<RowAnswer>, String> {
+fn seed(client: &Client, rows: &[Row]) -> Result<Vec<Named>, String> {
     let answer = client.predict(rows).map_err(|e| crate::error::chain(&e))?;
     let body = answer.json().unwrap_or_default();
     if answer.status != 200 {
         return Err(body["error"].as_str().unwrap_or(&answer.body).to_owned());
     }
     let predictions = body["predictions"].as_array().ok_or("no predictions")?;
-    Ok(predictions
+    predictions
         .iter()
         .map(|p| {
             let label = p["label"].as_str().ok_or("no label")?.to_owned();
@@ -248,61 +292,5 @@ fn seed(client: &Client, rows: &[Row]) -> Result<Vec<RowAnswer>, String> {
                 .collect::<Result<_, String>>()?;
             Ok((label, probabilities))
         })
-        .collect())
-}
-
-fn v2(
-    client: &Client,
-    options: &V2Options,
-    name: &str,
-    classes: &[String],
-    schema: &Schema,
-    rows: &[Row],
-) -> Result<Vec<RowAnswer>, String> {
-    let body = serde_json::json!({"inputs": schema.tensors_json(rows, &options.input)});
-    let answer = client
-        .post_json(&crate::client::infer_path(name), &body)
-        .map_err(|e| crate::error::chain(&e))?;
-    let answer = V2Answer::from_json(&answer);
-    if answer.status != 200 {
-        return Err(format!("{} {}", answer.status, answer.header));
-    }
-    let Elements::Numbers(probabilities) = answer.output(&options.probabilities)? else {
-        return Err(format!("{} is not numbers", options.probabilities));
-    };
-    if probabilities.len() != rows.len() * classes.len() {
-        return Err(format!(
-            "{} probabilities for {} rows of {} classes",
-            probabilities.len(),
-            rows.len(),
-            classes.len()
-        ));
-    }
-    let labels = match &options.labels {
-        Some(labels) => match answer.output(labels)? {
-            Elements::Text(text) => Some(text),
-            Elements::Numbers(n) => Some(n.iter().map(f64::to_string).collect()),
-        },
-        None => None,
-    };
-    Ok(probabilities
-        .chunks(classes.len())
-        .enumerate()
-        .map(|(i, p)| {
-            let by_class: BTreeMap<String, f64> =
-                classes.iter().cloned().zip(p.iter().copied()).collect();
-            // Without a label output, the label is the most probable class, first on a tie.
-            let label = match &labels {
-                Some(labels) => labels.get(i).cloned().unwrap_or_default(),
-                None => {
-                    let best = p
-                        .iter()
-                        .enumerate()
-                        .fold(0, |best, (k, v)| if *v > p[best] { k } else { best });
-                    classes[best].clone()
-                }
-            };
-            Ok((label, by_class))
-        })
-        .collect())
+        .collect()
 }
