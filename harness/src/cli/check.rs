@@ -45,7 +45,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     profile: Option<PathBuf>,
     #[command(flatten)]
-    protocol: super::protocol::Args,
+    protocol: super::protocol::ProtocolArgs,
     /// With v2 or v1: the largest difference allowed in a probability; 0 is bit for bit.
     #[arg(long, default_value_t = defaults().foreign.tolerance)]
     tolerance: f64,

@@ -20,7 +20,7 @@ pub struct Args {
     #[arg(long, value_name = "SIDE")]
     to: String,
     #[command(flatten)]
-    protocol: super::protocol::Args,
+    protocol: super::protocol::ProtocolArgs,
     /// Your own rows too: a CSV whose header names the features, or JSON.
     #[arg(long, value_name = "FILE")]
     rows: Option<PathBuf>,

@@ -62,6 +62,12 @@ mod tests {
     }
 
     #[test]
+    fn every_command_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
     fn a_protocol_is_parsed_once_into_its_type() {
         let artifact = harness::fixtures::repository_root().join("fixtures/models/iris.json");
         let artifact = artifact.to_str().unwrap();

@@ -8,7 +8,7 @@ fn defaults() -> ProtocolOptions {
 }
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {
+pub struct ProtocolArgs {
     /// `full`: this project's contract; `v2`: any Open Inference Protocol server; `v1`: any
     /// KServe V1 server (`v2` and `v1` need an artifact to answer as).
     #[arg(long, value_enum, default_value_t = Protocol::Full)]
@@ -36,7 +36,7 @@ pub struct Args {
     pub labels_name: String,
 }
 
-impl Args {
+impl ProtocolArgs {
     /// The protocol, and what to ask a server that speaks it.
     pub fn options(self) -> (Protocol, ProtocolOptions) {
         let options = ProtocolOptions {

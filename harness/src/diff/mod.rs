@@ -125,7 +125,9 @@ pub fn run(from: &Spec, to: &Spec, options: &Options) -> Result<DiffReport, Harn
                         }
                     })
                     .collect();
-                Ok((named, Some(order)))
+                // Labels alone are compared by name: no column order was read.
+                let read = answered.iter().any(|a| a.probabilities.is_some());
+                Ok((named, read.then_some(order)))
             }
         }
     };

@@ -203,10 +203,14 @@ impl DiffReport {
             (
                 "probability differences",
                 self.delta_max <= self.thresholds.max_delta,
-                format!(
-                    "largest |Δp| {:e}; at most {:e} allowed; {} of {} probabilities bit-identical",
-                    self.delta_max, self.thresholds.max_delta, self.identical, self.values
-                ),
+                if self.values == 0 {
+                    "not compared: a side answers labels only".into()
+                } else {
+                    format!(
+                        "largest |Δp| {:e}; at most {:e} allowed; {} of {} probabilities bit-identical",
+                        self.delta_max, self.thresholds.max_delta, self.identical, self.values
+                    )
+                },
             ),
         ]
     }
@@ -234,14 +238,13 @@ impl DiffReport {
                 out.push_str(&format!("- class order of {side}: {order}\n"));
             }
         }
-        if self.values == 0 {
-            out.push_str("- probabilities: not compared, a side answers labels only\n");
-        }
-        if self.from_order.is_some() || self.to_order.is_some() || self.values == 0 {
+        if self.from_order.is_some() || self.to_order.is_some() {
             out.push('\n');
         }
-        out.push_str("| class | largest \\|Δp\\| | at row |\n|---|---|---|\n");
-        for c in &self.largest_per_class {
+        if self.values > 0 {
+            out.push_str("| class | largest \\|Δp\\| | at row |\n|---|---|---|\n");
+        }
+        for c in self.largest_per_class.iter().filter(|_| self.values > 0) {
             out.push_str(&format!(
                 "| {} | {:e} | {} |\n",
                 c.class,
