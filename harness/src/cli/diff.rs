@@ -36,7 +36,8 @@ pub struct Args {
     /// Exit 1 when a probability moves by more than this.
     #[arg(long, default_value_t = 0.0)]
     max_delta: f64,
-    /// Where to write the JSON report; the JUnit XML goes beside it (`.xml`).
+    /// Where to write the JSON report; the JUnit XML and the picture go beside it (`.xml`,
+    /// `.svg`).
     #[arg(long, default_value = "target/harness/diff.json")]
     report: PathBuf,
 }
@@ -62,6 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .publish(&path)
         .with_context(|| format!("writing {}", path.display()))?;
     println!("report: {}", path.display());
+    println!("picture: {}", path.with_extension("svg").display());
     Ok(if report.within() {
         ExitCode::SUCCESS
     } else {

@@ -8,7 +8,9 @@
 //! # Layout
 //! - [`side`]: an artifact, a running service or an image, and how each answers.
 //! - [`report`]: the comparison, its thresholds, and its table, JSON, JUnit and Markdown.
+//! - [`picture`]: the comparison as an SVG scatter per class, beside the report.
 
+pub mod picture;
 pub mod report;
 pub mod side;
 
@@ -132,6 +134,18 @@ pub fn run(from: &Spec, to: &Spec, options: &Options) -> Result<DiffReport, Harn
         }
     };
     let ((from_answers, from_order), (to_answers, to_order)) = (ask(&a)?, ask(&b)?);
+    // A side that refuses every row (a wrong model name, a server down) has nothing to
+    // compare: say why in one line rather than report every row as changed.
+    for (side, answers) in [(&a, &from_answers), (&b, &to_answers)] {
+        if let Some(Err(why)) = answers.first()
+            && answers.iter().all(Result::is_err)
+        {
+            return Err(usage(format!(
+                "{} refused every row, the first with: {why}",
+                side.about
+            )));
+        }
+    }
     let mut report = DiffReport::compare(
         &a.about,
         &b.about,

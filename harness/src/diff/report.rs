@@ -295,9 +295,22 @@ impl DiffReport {
         report.to_string().map_err(std::io::Error::other)
     }
 
-    /// Writes the JSON report to `path`, the JUnit XML beside it, and the Markdown to the job
-    /// summary when there is one.
+    /// Writes the JSON report to `path`, the JUnit XML and the picture beside it (`.xml`,
+    /// `.svg`), and the Markdown, linking the picture, to the job summary when there is one.
     pub fn publish(&self, path: &Path) -> std::io::Result<()> {
-        crate::report::publish(path, self, &self.junit()?, &self.table())
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let picture = path.with_extension("svg");
+        let svg = super::picture::svg(self).map_err(std::io::Error::other)?;
+        std::fs::write(&picture, svg)?;
+        let name = picture
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let markdown = format!(
+            "{}\n[p(from) against p(to), per class]({name})\n",
+            self.table()
+        );
+        crate::report::publish(path, self, &self.junit()?, &markdown)
     }
 }
