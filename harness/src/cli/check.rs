@@ -53,9 +53,12 @@ pub struct Args {
     /// compares raw IEEE bytes (the server must offer the binary_tensor_data extension).
     #[arg(long)]
     binary_data: bool,
-    /// Where to write the JSON report; the JUnit XML goes beside it (`.xml`).
-    #[arg(long, default_value = "target/harness/check.json")]
-    report: PathBuf,
+    /// Where to write the JSON report; the JUnit XML and the in-toto statement go beside it
+    /// (`.xml`, `.intoto.json`) [default: target/harness/check-TARGET.json, named after the
+    /// image or URL checked and the artifact given, so that checking another target never
+    /// replaces a statement].
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     /// Container starts measured for cold start.
     #[arg(long, default_value_t = defaults().cold_starts)]
     cold_starts: usize,
@@ -80,7 +83,9 @@ pub struct Plan {
     target: Target,
     pub options: Options,
     write_golden: Option<PathBuf>,
-    report: PathBuf,
+    report: Option<PathBuf>,
+    /// The `--artifact` given, whose name the default report carries.
+    artifact: Option<PathBuf>,
 }
 
 impl Args {
@@ -128,7 +133,8 @@ impl Args {
             target,
             options,
             write_golden: self.write_golden,
-            report: std::path::absolute(self.report)?,
+            report: self.report.map(std::path::absolute).transpose()?,
+            artifact: self.artifact,
         })
     }
 }
@@ -164,6 +170,32 @@ fn subjects(plan: &Plan, run: &suite::Run) -> anyhow::Result<attest::Subjects> {
     Ok(subjects)
 }
 
+/// `target/harness/check-TARGET.json`: the target as the run names it (an image reference, a
+/// URL), and the artifact's file stem when one was given, in characters any file system takes.
+pub(crate) fn default_report(target: &str, artifact: Option<&std::path::Path>) -> PathBuf {
+    let mut name = target
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .to_owned();
+    if let Some(stem) = artifact.and_then(|a| a.file_stem()) {
+        name = format!("{name}-{}", stem.to_string_lossy());
+    }
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    PathBuf::from(format!(
+        "target/harness/check-{}.json",
+        name.trim_matches('-')
+    ))
+}
+
 /// Runs the checks, prints the table and publishes the report; exit 1 when a check failed.
 pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
     if let Some(path) = &plan.write_golden {
@@ -175,13 +207,17 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
     }
     let run = suite::run(&plan.fixtures, &plan.target, &plan.options)?;
     let statement = attest::statement(&run.checks, &subjects(&plan, &run)?);
+    let path = match &plan.report {
+        Some(path) => path.clone(),
+        None => std::path::absolute(default_report(&run.target, plan.artifact.as_deref()))?,
+    };
     let report = Report::new(run.target, run.checks);
     print!("{}", report.table());
     report
-        .publish(&plan.report)
-        .with_context(|| format!("writing {}", plan.report.display()))?;
-    println!("report: {}", plan.report.display());
-    let path = plan.report.with_extension("intoto.json");
+        .publish(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("report: {}", path.display());
+    let path = path.with_extension("intoto.json");
     let mut json = serde_json::to_vec_pretty(&statement)?;
     json.push(b'\n');
     std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;

@@ -62,6 +62,22 @@ mod tests {
     }
 
     #[test]
+    fn the_default_report_is_named_after_the_target_and_the_artifact() {
+        let name = |target: &str, artifact: Option<&str>| {
+            check::default_report(target, artifact.map(std::path::Path::new))
+        };
+        assert_eq!(
+            name("ml-inference-app:3fa2b1", None),
+            std::path::Path::new("target/harness/check-ml-inference-app-3fa2b1.json")
+        );
+        assert_eq!(
+            name("http://127.0.0.1:8000", Some("models/flowers.json")),
+            std::path::Path::new("target/harness/check-127.0.0.1-8000-flowers.json")
+        );
+        assert_ne!(name("app:1", None), name("app:2", None));
+    }
+
+    #[test]
     fn every_command_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
