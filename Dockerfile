@@ -6,9 +6,11 @@
 # The defaults are the reference wine-quality model's.
 #
 # BINARY chooses where the binary comes from:
-#   builder  (default) compile it here, in the pinned official Rust image (needs a registry);
-#   prebuilt copy target/x86_64-unknown-linux-gnu/release/server from the build context, built
-#            on the host with -C target-feature=+crt-static (pulls nothing; see README).
+#   builder  (default) compile it here, natively for the platform built, in the pinned
+#            official Rust image (needs a registry);
+#   prebuilt copy PREBUILT (target/x86_64-unknown-linux-gnu/release/server by default) from
+#            the build context, built on the host with -C target-feature=+crt-static (pulls
+#            nothing; see README).
 # BuildKit builds only the stages the final one needs. The legacy builder builds every stage
 # up to the target, so the offline path is also a target of its own, `prebuilt-image`, placed
 # before the builder stage.
@@ -45,18 +47,23 @@ EXPOSE 8000
 HEALTHCHECK --interval=5s --timeout=2s --start-period=5s --retries=3 CMD ["/server", "healthcheck"]
 ENTRYPOINT ["/server"]
 
-# Offline: the host-built static binary.
+# Offline: the host-built static binary for the platform built.
 FROM runtime AS prebuilt-image
-COPY target/x86_64-unknown-linux-gnu/release/server /server
+ARG PREBUILT=target/x86_64-unknown-linux-gnu/release/server
+COPY ${PREBUILT} /server
 
 FROM ${RUST_IMAGE} AS builder
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 COPY . .
 # Paths are remapped as the harness remaps them on the host: the binary does not depend on
 # where it was built.
-RUN RUSTFLAGS="-C target-feature=+crt-static --remap-path-prefix=/usr/local/cargo=/cargo" \
-    cargo build --locked --release -p server --bin server --target x86_64-unknown-linux-gnu \
- && cp target/x86_64-unknown-linux-gnu/release/server /server
+# The target is the Rust image's own host (x86_64 or aarch64 glibc), so the same stage builds
+# natively on either architecture.
+RUN target="$(rustc -vV | sed -n 's/^host: //p')" \
+ && RUSTFLAGS="-C target-feature=+crt-static --remap-path-prefix=/usr/local/cargo=/cargo" \
+    cargo build --locked --release -p server --bin server --target "$target" \
+ && cp "target/$target/release/server" /server
 
 FROM prebuilt-image AS prebuilt
 
