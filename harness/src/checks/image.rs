@@ -116,6 +116,12 @@ pub fn contents(docker: &Docker, reference: &str, profile: &Profile) -> Verdict 
         .as_array()
         .ok_or("manifest.json lists no layers")?;
     let mut files = BTreeSet::new();
+    // The entrypoint's bytes, to read its ELF header.
+    let entrypoint = profile
+        .entrypoint
+        .first()
+        .map(|e| e.trim_start_matches('/').to_owned());
+    let mut program: Option<Vec<u8>> = None;
     for layer in layers {
         let name = layer.as_str().unwrap_or_default();
         let layer = entries
@@ -128,7 +134,15 @@ pub fn contents(docker: &Docker, reference: &str, profile: &Profile) -> Verdict 
             }
             // Layers from some builders (dockerTools) name their files `./server`.
             let path = file.path().map_err(why)?.display().to_string();
-            files.insert(path.trim_start_matches("./").to_owned());
+            let path = path.trim_start_matches("./").to_owned();
+            if Some(&path) == entrypoint.as_ref() {
+                let mut file = file;
+                let mut head = vec![0; 20];
+                let read = file.read(&mut head).map_err(why)?;
+                head.truncate(read);
+                program = Some(head);
+            }
+            files.insert(path);
         }
     }
     let expected: BTreeSet<String> = profile.files.iter().cloned().collect();
@@ -136,9 +150,50 @@ pub fn contents(docker: &Docker, reference: &str, profile: &Profile) -> Verdict 
         files == expected,
         "the image holds {files:?}, expected only {expected:?}"
     );
+    // An "arm64" image holding an x86_64 binary would pass every other check on an x86_64
+    // host: the entrypoint must be an ELF for the architecture the image declares.
+    let architecture = docker
+        .inspect_image(reference)
+        .map_err(why)?
+        .and_then(|i| i.architecture)
+        .unwrap_or_default();
+    let machine = match &program {
+        Some(head) => {
+            elf_machine(head).ok_or_else(|| format!("{entrypoint:?} is not an ELF executable"))?
+        }
+        None => return Err(format!("the image holds no entrypoint {entrypoint:?}")),
+    };
+    ensure!(
+        machine == architecture,
+        "the image declares architecture {architecture:?}, its entrypoint is an ELF for {machine:?}"
+    );
     Ok(Passed::new(format!(
-        "the layers hold {expected:?} only: no shell, no package manager"
+        "the layers hold {expected:?} only: no shell, no package manager; {entrypoint:?} is an \
+         ELF for {machine}, as the image declares"
     )))
+}
+
+/// The architecture an ELF header is for, as OCI names it (`amd64`, `arm64`, …).
+pub fn elf_machine(head: &[u8]) -> Option<String> {
+    if head.len() < 20 || &head[..4] != b"\x7fELF" {
+        return None;
+    }
+    // e_machine, after the 16-byte ident and e_type; its byte order is the ident's.
+    let bytes = [head[18], head[19]];
+    let machine = match head[5] {
+        2 => u16::from_be_bytes(bytes),
+        _ => u16::from_le_bytes(bytes),
+    };
+    Some(match machine {
+        0x3e => "amd64".into(),
+        0xb7 => "arm64".into(),
+        0x03 => "386".into(),
+        0x28 => "arm".into(),
+        0xf3 => "riscv64".into(),
+        0x15 => "ppc64le".into(),
+        0x16 => "s390x".into(),
+        other => format!("ELF machine {other:#x}"),
+    })
 }
 
 /// The container's own HEALTHCHECK (the binary probing `/ready`) reaches `healthy`.
@@ -216,4 +271,29 @@ pub fn reproducible(docker: &Docker, root: &Path, built: &Built) -> Verdict {
         first.created.map(|c| c.to_string()).unwrap_or_default(),
         first.id.unwrap_or_default()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::elf_machine;
+
+    #[test]
+    fn an_elf_header_names_its_architecture_as_oci_does() {
+        let header = |machine: u16| {
+            let mut head = b"\x7fELF\x02\x01\x01".to_vec();
+            head.resize(18, 0);
+            head.extend(machine.to_le_bytes());
+            head
+        };
+        assert_eq!(elf_machine(&header(0x3e)).as_deref(), Some("amd64"));
+        assert_eq!(elf_machine(&header(0xb7)).as_deref(), Some("arm64"));
+        assert_eq!(elf_machine(b"#!/bin/sh\nexec server\n"), None);
+        let this = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let host = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        };
+        assert_eq!(elf_machine(&this[..20]).as_deref(), Some(host));
+    }
 }
