@@ -3,7 +3,9 @@
 
 use futures_util::TryStreamExt;
 use testcontainers::bollard;
-use testcontainers::bollard::query_parameters::{ImportImageOptions, RemoveImageOptions};
+use testcontainers::bollard::query_parameters::{
+    ImportImageOptions, RemoveImageOptions, TagImageOptions,
+};
 use tokio::runtime::Runtime;
 
 use crate::error::HarnessError;
@@ -83,6 +85,17 @@ impl Docker {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Tags `image` as `repo:tag` too, as `docker tag` does.
+    pub fn tag(&self, image: &str, repo: &str, tag: &str) -> Result<(), HarnessError> {
+        let options = TagImageOptions {
+            repo: Some(repo.into()),
+            tag: Some(tag.into()),
+        };
+        self.runtime
+            .block_on(self.api.tag_image(image, Some(options)))
+            .map_err(|e| HarnessError::docker(format!("tag {image} as {repo}:{tag}"), e))
     }
 
     /// Removes an image by name or ID; a missing image is not an error.

@@ -140,6 +140,32 @@ fn the_image_is_small_non_root_and_has_no_shell() {
     assert_passed(checks, "image contents");
 }
 
+/// The README states the image's files and size; the check measures them, so the text is
+/// held to the measurement (to the 0.01 MB it is written with) and cannot drift.
+#[test]
+fn the_readme_states_the_image_as_the_check_measures_it() {
+    let Some(checks) = checks() else { return };
+    let readme = harness::fixtures::repository_root().join("README.md");
+    let readme = std::fs::read_to_string(readme).unwrap();
+    let size = checks
+        .iter()
+        .find(|c| c.name.starts_with("image metadata"))
+        .and_then(|c| c.figures.iter().find(|f| f.name == "image size"))
+        .expect("no image size measured")
+        .value;
+    let stated = format!("The image is {size:.2} MB");
+    assert!(
+        readme.contains(&stated),
+        "README.md should say {stated:?}, as measured"
+    );
+    for file in harness::profile::Profile::default().files {
+        assert!(
+            readme.contains(&format!("`{file}`")) || readme.contains(&format!("`/{file}`")),
+            "README.md does not name {file}, which the image holds"
+        );
+    }
+}
+
 #[test]
 fn the_containers_own_healthcheck_reaches_healthy() {
     let Some(checks) = checks() else { return };

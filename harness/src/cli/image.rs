@@ -26,14 +26,18 @@ pub struct PinArgs {
     reference: String,
 }
 
-/// Builds the image and prints its reference and ID.
+/// Builds the image, tags it `latest` too (as `docker build -t ml-inference-app` would, so
+/// that `docker run ml-inference-app` finds it), and prints its reference and ID.
 pub fn build(args: Args) -> anyhow::Result<ExitCode> {
     let options = BuildOptions {
         tag: args.tag,
         no_cache: args.no_cache,
         artifact: args.artifact.map(std::path::absolute).transpose()?,
     };
-    let built = image::build(&Docker::connect()?, &repository_root(), &options)?;
+    let docker = Docker::connect()?;
+    let built = image::build(&docker, &repository_root(), &options)?;
+    docker.tag(&built.reference, image::IMAGE_NAME, "latest")?;
+    println!("tagged {}:latest too", image::IMAGE_NAME);
     println!("{} {}", built.reference, built.id);
     Ok(ExitCode::SUCCESS)
 }

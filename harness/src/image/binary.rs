@@ -1,8 +1,9 @@
 //! The static server binary the image packs: built on the host with glibc linked statically,
 //! paths remapped so the bytes do not depend on where the repository is.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::error::HarnessError;
 
@@ -31,8 +32,18 @@ pub fn build_server_binary(root: &Path) -> Result<PathBuf, HarnessError> {
     if let Some(home) = cargo_home() {
         rustflags.push_str(&format!(" --remap-path-prefix={}=/cargo", home.display()));
     }
+    // A first build takes a minute or more: say so, and on a terminal let cargo show its
+    // progress; elsewhere (CI logs, tests) keep its output for the error.
+    let terminal = std::io::stderr().is_terminal();
+    eprintln!("building the static server binary for {TARGET} (a minute or more the first time)");
+    let started = std::time::Instant::now();
     let output = Command::new(cargo)
         .current_dir(root)
+        .stderr(if terminal {
+            Stdio::inherit()
+        } else {
+            Stdio::piped()
+        })
         .args([
             "build",
             "--release",
@@ -47,13 +58,21 @@ pub fn build_server_binary(root: &Path) -> Result<PathBuf, HarnessError> {
         .output()
         .map_err(HarnessError::CargoSpawn)?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = if terminal {
+            "cargo's output is above".into()
+        } else {
+            String::from_utf8_lossy(&output.stderr)
+        };
         let tail: Vec<&str> = stderr.lines().rev().take(20).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
         return Err(HarnessError::Cargo {
             stderr_tail: tail.join("\n"),
         });
     }
+    eprintln!(
+        "built the static server binary in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     // The binary lands in cargo's target directory, wherever `CARGO_TARGET_DIR` puts it;
     // the image build copies it to BINARY_PATH in the context.
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
