@@ -3,6 +3,8 @@
 # MODEL is the artifact to serve, a path inside the build context (put your own under models/;
 # .dockerignore lets that folder in). MODEL_NAME, MODEL_VERSION and MODEL_SHA256 label the
 # image with what it serves; `cargo run -p harness -- image --artifact FILE` fills them in.
+# TOOLCHAIN names the compiler of the binary (the Rust image by default; the harness passes
+# the host's `rustc -V` and where it comes from).
 # The defaults are the reference wine-quality model's.
 #
 # BINARY chooses where the binary comes from:
@@ -29,6 +31,8 @@ ARG MODEL=fixtures/models/wine-quality.json
 ARG MODEL_NAME=wine-quality
 ARG MODEL_VERSION=1.0.0
 ARG MODEL_SHA256=b4f9d26340ecf0ab5ac1a08c1e4c043049c32dfd6c6f233e5bcd017ed7f8652f
+ARG RUST_IMAGE
+ARG TOOLCHAIN="${RUST_IMAGE}"
 LABEL org.opencontainers.image.title="ml-inference-app" \
       org.opencontainers.image.description="Logistic-regression inference over HTTP: a simple JSON API and the Open Inference Protocol (V2)" \
       org.opencontainers.image.version="${VERSION}" \
@@ -38,7 +42,8 @@ LABEL org.opencontainers.image.title="ml-inference-app" \
       org.opencontainers.image.source="https://github.com/ml-inference-app/ml-inference-app" \
       ml-inference-app.model.name="${MODEL_NAME}" \
       ml-inference-app.model.version="${MODEL_VERSION}" \
-      ml-inference-app.model.sha256="${MODEL_SHA256}"
+      ml-inference-app.model.sha256="${MODEL_SHA256}" \
+      ml-inference-app.build.toolchain="${TOOLCHAIN}"
 COPY ${MODEL} /model.json
 COPY LICENSE-MIT LICENSE-APACHE THIRD-PARTY-NOTICES.md licenses/glibc.md /
 ENV MODEL_PATH=/model.json

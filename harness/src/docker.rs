@@ -4,7 +4,8 @@
 use futures_util::TryStreamExt;
 use testcontainers::bollard;
 use testcontainers::bollard::query_parameters::{
-    ImportImageOptions, RemoveImageOptions, TagImageOptions,
+    BuildImageOptionsBuilder, BuilderVersion, ImportImageOptions, RemoveImageOptions,
+    TagImageOptions,
 };
 use tokio::runtime::Runtime;
 
@@ -79,6 +80,52 @@ impl Docker {
             .runtime
             .block_on(stream.try_collect())
             .map_err(|e| HarnessError::docker("load", e))?;
+        match progress.iter().find_map(|p| p.error_detail.as_ref()) {
+            Some(detail) => Err(HarnessError::Load {
+                detail: detail.message.clone().unwrap_or_default(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Builds the context's `Dockerfile` for `platform` (`linux/arm64`, say) with BuildKit, as
+    /// testcontainers builds but with the platform its options lack, and tags it `reference`.
+    pub fn build_image(
+        &self,
+        reference: &str,
+        context: Vec<u8>,
+        args: &[(&str, String)],
+        platform: &str,
+        no_cache: bool,
+    ) -> Result<(), HarnessError> {
+        let args: std::collections::HashMap<String, String> = args
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        let session = format!(
+            "harness-{}-{}",
+            std::process::id(),
+            reference.replace(':', "-")
+        );
+        let options = BuildImageOptionsBuilder::new()
+            .dockerfile("Dockerfile")
+            .t(reference)
+            .rm(true)
+            .nocache(no_cache)
+            .platform(platform)
+            .buildargs(&args)
+            .version(BuilderVersion::BuilderBuildKit)
+            .session(&session)
+            .build();
+        let fail = |e| HarnessError::docker(format!("build {reference} for {platform}"), e);
+        let progress: Vec<_> = self
+            .runtime
+            .block_on(
+                self.api
+                    .build_image(options, None, Some(bollard::body_full(context.into())))
+                    .try_collect(),
+            )
+            .map_err(fail)?;
         match progress.iter().find_map(|p| p.error_detail.as_ref()) {
             Some(detail) => Err(HarnessError::Load {
                 detail: detail.message.clone().unwrap_or_default(),

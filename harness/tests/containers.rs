@@ -322,3 +322,57 @@ fn the_image_against_its_own_artifact_diffs_identical_and_its_statement_verifies
     );
     assert!(verified.is_ok(), "{verified:?}");
 }
+
+/// An image that declares one architecture and holds a binary for another is refused by the
+/// contents check, whatever the host runs: the entrypoint's ELF header is read from the layers.
+#[test]
+fn an_image_whose_binary_is_for_another_architecture_is_refused() {
+    if skipped() {
+        return;
+    }
+    let docker = Docker::connect().unwrap();
+    // Only an x86_64 ELF header: the check reads no further.
+    let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
+    elf.resize(18, 0);
+    elf.extend(0x3e_u16.to_le_bytes());
+    let profile = Profile {
+        files: vec!["server".into()],
+        entrypoint: vec!["/server".into()],
+        ..Profile::default()
+    };
+    let mut context = tar::Builder::new(Vec::new());
+    for (name, bytes, mode) in [
+        (
+            "Dockerfile",
+            b"FROM scratch\nCOPY server /server\nENTRYPOINT [\"/server\"]\n".to_vec(),
+            0o644,
+        ),
+        ("server", elf, 0o755),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(mode);
+        context
+            .append_data(&mut header, name, bytes.as_slice())
+            .unwrap();
+    }
+    let context = context.into_inner().unwrap();
+    for (platform, passes) in [("linux/amd64", true), ("linux/arm64", false)] {
+        let reference = format!("ml-inference-app-elf:{}", platform.replace('/', "-"));
+        docker
+            .build_image(&reference, context.clone(), &[], platform, false)
+            .unwrap();
+        let verdict = harness::checks::image::contents(&docker, &reference, &profile);
+        let _ = docker.remove_image(&reference);
+        match verdict {
+            Ok(passed) => assert!(passes, "{platform}: passed: {}", passed.detail),
+            Err(why) => {
+                assert!(!passes, "{platform}: {why}");
+                assert!(
+                    why.contains("\"arm64\"") && why.contains("\"amd64\""),
+                    "{why}"
+                );
+            }
+        }
+    }
+}

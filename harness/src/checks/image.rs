@@ -157,19 +157,20 @@ pub fn contents(docker: &Docker, reference: &str, profile: &Profile) -> Verdict 
         .map_err(why)?
         .and_then(|i| i.architecture)
         .unwrap_or_default();
+    let entrypoint = format!("/{}", entrypoint.unwrap_or_default());
     let machine = match &program {
         Some(head) => {
-            elf_machine(head).ok_or_else(|| format!("{entrypoint:?} is not an ELF executable"))?
+            elf_machine(head).ok_or_else(|| format!("{entrypoint} is not an ELF executable"))?
         }
-        None => return Err(format!("the image holds no entrypoint {entrypoint:?}")),
+        None => return Err(format!("the image holds no entrypoint {entrypoint}")),
     };
     ensure!(
         machine == architecture,
-        "the image declares architecture {architecture:?}, its entrypoint is an ELF for {machine:?}"
+        "the image declares architecture {architecture:?}; its entrypoint {entrypoint} is an ELF for {machine:?}"
     );
     Ok(Passed::new(format!(
-        "the layers hold {expected:?} only: no shell, no package manager; {entrypoint:?} is an \
-         ELF for {machine}, as the image declares"
+        "the layers hold {expected:?} only: no shell, no package manager; {entrypoint} is an ELF \
+         for {machine}, as the image declares"
     )))
 }
 
@@ -229,6 +230,7 @@ pub fn reproducible(docker: &Docker, root: &Path, built: &Built) -> Verdict {
             tag: Some("reproducibility-check".into()),
             no_cache: true,
             artifact: built.artifact.clone(),
+            platform: built.platform,
         },
     )
     .map_err(why)?;

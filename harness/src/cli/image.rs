@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use harness::docker::Docker;
 use harness::fixtures::repository_root;
-use harness::image::{self, BuildOptions, Provenance};
+use harness::image::{self, BuildOptions, Platform, Provenance};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,6 +18,10 @@ pub struct Args {
     /// Rebuild without the builder's cache even when the image exists.
     #[arg(long)]
     no_cache: bool,
+    /// The platform: `linux/amd64` or `linux/arm64` (built across, with the pinned toolchain
+    /// where it has the target, else Debian's rustc-web; run under QEMU on an x86_64 host).
+    #[arg(long, default_value_t = Platform::Amd64)]
+    platform: Platform,
 }
 
 #[derive(Debug, clap::Args)]
@@ -26,19 +30,24 @@ pub struct PinArgs {
     reference: String,
 }
 
-/// Builds the image, tags it `latest` too (as `docker build -t ml-inference-app` would, so
-/// that `docker run ml-inference-app` finds it), and prints its reference and ID.
+/// Builds the image, tags it `latest` too when it is for this host (as `docker build -t
+/// ml-inference-app` would, so that `docker run ml-inference-app` finds it), and prints its
+/// reference, ID and platform.
 pub fn build(args: Args) -> anyhow::Result<ExitCode> {
     let options = BuildOptions {
         tag: args.tag,
         no_cache: args.no_cache,
         artifact: args.artifact.map(std::path::absolute).transpose()?,
+        platform: args.platform,
     };
     let docker = Docker::connect()?;
     let built = image::build(&docker, &repository_root(), &options)?;
-    docker.tag(&built.reference, image::IMAGE_NAME, "latest")?;
-    println!("tagged {}:latest too", image::IMAGE_NAME);
-    println!("{} {}", built.reference, built.id);
+    // `latest` is what `docker run ml-inference-app` runs: the host's own platform only.
+    if Platform::host() == Some(built.platform) {
+        docker.tag(&built.reference, image::IMAGE_NAME, "latest")?;
+        println!("tagged {}:latest too", image::IMAGE_NAME);
+    }
+    println!("{} {} ({})", built.reference, built.id, built.platform);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,29 +1,50 @@
 //! The static server binary the image packs: built on the host with glibc linked statically,
-//! paths remapped so the bytes do not depend on where the repository is.
+//! for the image's platform, paths remapped so the bytes do not depend on where the repository
+//! is.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::platform::{self, Platform, Toolchain};
 use crate::error::HarnessError;
 
-/// Where the Dockerfile expects the host-built static binary, relative to the context.
+/// Where the Dockerfile expects the host-built x86_64 binary, relative to the context (its
+/// `PREBUILT` default).
 pub const BINARY_PATH: &str = "target/x86_64-unknown-linux-gnu/release/server";
-/// The target of the static build: glibc, linked statically.
-const TARGET: &str = "x86_64-unknown-linux-gnu";
 
-/// Builds the static server binary (cargo does nothing when it is fresh) and returns its path.
+/// Where the image build puts `platform`'s binary in the context.
+pub fn context_path(platform: Platform) -> String {
+    format!("target/{}/release/server", platform.rust_target())
+}
+
+/// A built binary and the toolchain that built it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binary {
+    pub path: PathBuf,
+    pub toolchain: Toolchain,
+}
+
+/// Builds the static server binary for this host's platform (cargo does nothing when it is
+/// fresh) and returns its path.
 pub fn build_server_binary(root: &Path) -> Result<PathBuf, HarnessError> {
-    if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+    let host = Platform::host().filter(|_| cfg!(target_os = "linux"));
+    let Some(host) = host else {
         return Err(HarnessError::Usage {
             problem: format!(
-                "this host ({}, {}) cannot build the static x86_64 Linux binary the offline image needs; build the image through the Dockerfile's builder stage (`docker build .`, which pulls the Rust image from a registry) and check it with --image",
+                "this host ({}, {}) cannot build the static Linux binary the offline image needs; build the image through the Dockerfile's builder stage (`docker build .`, which pulls the Rust image from a registry) and check it with --image",
                 std::env::consts::OS,
                 std::env::consts::ARCH
             ),
         });
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    };
+    build_for(root, host).map(|binary| binary.path)
+}
+
+/// Builds the static server binary for `platform`, natively or across.
+pub fn build_for(root: &Path, platform: Platform) -> Result<Binary, HarnessError> {
+    let toolchain = platform::toolchain(root, platform)?;
+    let target = platform.rust_target();
     // Paths are remapped so that the binary does not depend on where the repository is.
     let mut rustflags = format!(
         "-C target-feature=+crt-static --remap-path-prefix={}=/src",
@@ -32,18 +53,9 @@ pub fn build_server_binary(root: &Path) -> Result<PathBuf, HarnessError> {
     if let Some(home) = cargo_home() {
         rustflags.push_str(&format!(" --remap-path-prefix={}=/cargo", home.display()));
     }
-    // A first build takes a minute or more: say so, and on a terminal let cargo show its
-    // progress; elsewhere (CI logs, tests) keep its output for the error.
-    let terminal = std::io::stderr().is_terminal();
-    eprintln!("building the static server binary for {TARGET} (a minute or more the first time)");
-    let started = std::time::Instant::now();
-    let output = Command::new(cargo)
+    let mut command = Command::new(&toolchain.cargo);
+    command
         .current_dir(root)
-        .stderr(if terminal {
-            Stdio::inherit()
-        } else {
-            Stdio::piped()
-        })
         .args([
             "build",
             "--release",
@@ -53,8 +65,33 @@ pub fn build_server_binary(root: &Path) -> Result<PathBuf, HarnessError> {
             "--bin",
             "server",
         ])
-        .args(["--target", TARGET])
+        .args(["--target", target])
         .env("RUSTFLAGS", rustflags)
+        .env("CARGO_TARGET_DIR", &toolchain.target_dir);
+    if let Some(rustc) = &toolchain.rustc {
+        command.env("RUSTC", rustc);
+    }
+    if let Some(linker) = &toolchain.linker {
+        let variable = format!(
+            "CARGO_TARGET_{}_LINKER",
+            target.to_uppercase().replace('-', "_")
+        );
+        command.env(variable, linker);
+    }
+    // A first build takes a minute or more: say so, and on a terminal let cargo show its
+    // progress; elsewhere (CI logs, tests) keep its output for the error.
+    let terminal = std::io::stderr().is_terminal();
+    eprintln!(
+        "building the static server binary for {platform} with {} (a minute or more the first time)",
+        toolchain.describe
+    );
+    let started = std::time::Instant::now();
+    let output = command
+        .stderr(if terminal {
+            Stdio::inherit()
+        } else {
+            Stdio::piped()
+        })
         .output()
         .map_err(HarnessError::CargoSpawn)?;
     if !output.status.success() {
@@ -73,12 +110,10 @@ pub fn build_server_binary(root: &Path) -> Result<PathBuf, HarnessError> {
         "built the static server binary in {:.0} s",
         started.elapsed().as_secs_f64()
     );
-    // The binary lands in cargo's target directory, wherever `CARGO_TARGET_DIR` puts it;
-    // the image build copies it to BINARY_PATH in the context.
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map_or_else(|| root.join("target"), |dir| root.join(dir));
-    Ok(target_dir.join(TARGET).join("release/server"))
+    Ok(Binary {
+        path: toolchain.target_dir.join(target).join("release/server"),
+        toolchain,
+    })
 }
 
 fn cargo_home() -> Option<PathBuf> {

@@ -12,6 +12,7 @@
 
 pub mod binary;
 pub mod pin;
+pub mod platform;
 pub mod provenance;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use crate::error::HarnessError;
 
 pub use binary::{BINARY_PATH, build_server_binary};
 pub use pin::pin_created;
+pub use platform::Platform;
 pub use provenance::Provenance;
 
 /// The repository name of images the harness builds.
@@ -46,6 +48,8 @@ pub struct Built {
     pub fresh: bool,
     /// The artifact baked in, when it is not the default.
     pub artifact: Option<PathBuf>,
+    /// The platform it was built for.
+    pub platform: Platform,
 }
 
 /// How to build.
@@ -57,12 +61,17 @@ pub struct BuildOptions {
     pub no_cache: bool,
     /// The artifact to bake in; by default the reference wine-quality model.
     pub artifact: Option<PathBuf>,
+    /// The platform; by default linux/amd64.
+    pub platform: Platform,
 }
 
 /// Builds the static binary, then the image from the repository's Dockerfile with the
 /// prebuilt binary (nothing is pulled), then pins its timestamps.
 pub fn build(docker: &Docker, root: &Path, options: &BuildOptions) -> Result<Built, HarnessError> {
-    let binary = build_server_binary(root)?;
+    let platform = options.platform;
+    let built_binary = binary::build_for(root, platform)?;
+    let binary = built_binary.path.clone();
+    let toolchain = built_binary.toolchain.describe;
     let provenance = Provenance::of(root);
     let read = |path: &Path| {
         std::fs::read(path).map_err(|source| HarnessError::Io {
@@ -112,41 +121,96 @@ pub fn build(docker: &Docker, root: &Path, options: &BuildOptions) -> Result<Bui
             reference,
             fresh: false,
             artifact: options.artifact.clone(),
+            platform,
         });
     }
-    let image_error = |source| HarnessError::Build {
-        image: reference.clone(),
-        source,
-    };
-    let _image = GenericBuildableImage::new(IMAGE_NAME, &tag)
-        .with_dockerfile(&dockerfile)
-        .with_file(&binary, BINARY_PATH)
-        .with_file(&artifact, &in_context)
-        .with_file(root.join("LICENSE-MIT"), "LICENSE-MIT")
-        .with_file(root.join("LICENSE-APACHE"), "LICENSE-APACHE")
-        .with_file(
+    let prebuilt = binary::context_path(platform);
+    let args: Vec<(&str, String)> = vec![
+        ("BINARY", "prebuilt".into()),
+        ("PREBUILT", prebuilt.clone()),
+        ("TOOLCHAIN", toolchain),
+        ("VERSION", env!("CARGO_PKG_VERSION").into()),
+        ("REVISION", provenance.revision.clone()),
+        ("CREATED", provenance.created()),
+        ("MODEL", in_context.clone()),
+        ("MODEL_NAME", model.name().into()),
+        ("MODEL_VERSION", model.version().into()),
+        ("MODEL_SHA256", model.sha256().into()),
+    ];
+    let files: Vec<(PathBuf, String)> = vec![
+        (dockerfile.clone(), "Dockerfile".into()),
+        (binary.clone(), prebuilt),
+        (artifact.clone(), in_context.clone()),
+        (root.join("LICENSE-MIT"), "LICENSE-MIT".into()),
+        (root.join("LICENSE-APACHE"), "LICENSE-APACHE".into()),
+        (
             root.join("THIRD-PARTY-NOTICES.md"),
-            "THIRD-PARTY-NOTICES.md",
-        )
-        .with_file(root.join("licenses/glibc.md"), "licenses/glibc.md")
-        .build_image_with(
-            BuildImageOptions::new()
-                .with_no_cache(options.no_cache)
-                .with_build_arg("BINARY", "prebuilt")
-                .with_build_arg("VERSION", env!("CARGO_PKG_VERSION"))
-                .with_build_arg("REVISION", &provenance.revision)
-                .with_build_arg("CREATED", provenance.created())
-                .with_build_arg("MODEL", &in_context)
-                .with_build_arg("MODEL_NAME", model.name())
-                .with_build_arg("MODEL_VERSION", model.version())
-                .with_build_arg("MODEL_SHA256", model.sha256()),
-        )
-        .map_err(image_error)?;
+            "THIRD-PARTY-NOTICES.md".into(),
+        ),
+        (root.join("licenses/glibc.md"), "licenses/glibc.md".into()),
+    ];
+    if Some(platform) == Platform::host() {
+        // The host's platform, through testcontainers as every test builds it.
+        let mut build = BuildImageOptions::new().with_no_cache(options.no_cache);
+        for (name, value) in &args {
+            build = build.with_build_arg(*name, value);
+        }
+        let mut image = GenericBuildableImage::new(IMAGE_NAME, &tag).with_dockerfile(&dockerfile);
+        for (from, to) in &files[1..] {
+            image = image.with_file(from, to);
+        }
+        let _image = image
+            .build_image_with(build)
+            .map_err(|source| HarnessError::Build {
+                image: reference.clone(),
+                source,
+            })?;
+    } else {
+        // testcontainers' build options have no platform: the same build through bollard.
+        let context = context_tar(&files)?;
+        docker.build_image(
+            &reference,
+            context,
+            &args,
+            platform.name(),
+            options.no_cache,
+        )?;
+    }
     let id = pin_created(docker, &reference, provenance.epoch)?;
     Ok(Built {
         reference,
         id,
         fresh: true,
         artifact: options.artifact.clone(),
+        platform,
+    })
+}
+
+/// The build context as a tar archive: each file at its path, time 0 and its own mode, as
+/// testcontainers writes a context, so the layers depend on the bytes alone.
+fn context_tar(files: &[(PathBuf, String)]) -> Result<Vec<u8>, HarnessError> {
+    let mut archive = tar::Builder::new(Vec::new());
+    for (from, to) in files {
+        let io = |source| HarnessError::Io {
+            path: from.clone(),
+            source,
+        };
+        let bytes = std::fs::read(from).map_err(io)?;
+        let mode = {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(from).map_err(io)?.permissions().mode()
+        };
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(mode & 0o7777);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        archive
+            .append_data(&mut header, to, bytes.as_slice())
+            .map_err(io)?;
+    }
+    archive.into_inner().map_err(|source| HarnessError::Io {
+        path: PathBuf::from("build context"),
+        source,
     })
 }
