@@ -3,6 +3,7 @@
 // A failed unwrap is how a test helper reports a broken fixture or a service that would not start.
 #![allow(clippy::unwrap_used)]
 
+mod action;
 mod containers;
 mod diff;
 mod foreign;
