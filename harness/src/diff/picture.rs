@@ -10,7 +10,15 @@ use std::collections::BTreeSet;
 
 use plotters::prelude::*;
 
-use super::report::{DiffReport, Point};
+/// One class's probability in one row, on both sides.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub class: usize,
+    pub from: f64,
+    pub to: f64,
+    /// The row's label changed.
+    pub changed: bool,
+}
 
 /// Cells per axis: points closer than 1/GRID are drawn once.
 pub const GRID: f64 = 100.0;
@@ -31,13 +39,8 @@ fn thinned(points: &[Point], class: usize) -> Vec<Point> {
         .collect()
 }
 
-/// The SVG document of `report`.
-pub fn svg(report: &DiffReport) -> Result<String, String> {
-    let classes: Vec<&str> = report
-        .largest_per_class
-        .iter()
-        .map(|c| c.class.as_str())
-        .collect();
+/// The SVG document: `title` above one panel per class of `classes`, each with its `points`.
+pub fn svg(title: &str, classes: &[&str], points: &[Point]) -> Result<String, String> {
     let columns = classes.len().clamp(1, COLUMNS);
     let rows = classes.len().div_ceil(columns).max(1);
     let size = (PANEL * columns as u32, PANEL * rows as u32 + 30);
@@ -46,20 +49,14 @@ pub fn svg(report: &DiffReport) -> Result<String, String> {
         let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
         let fail = |e: &dyn std::fmt::Display| e.to_string();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
-        let (title, panels) = root.split_vertically(30);
-        title
-            .titled(
-                &format!(
-                    "p(from) against p(to), {} rows; red: label changed ({})",
-                    report.rows, report.label_changes
-                ),
-                ("sans-serif", 16),
-            )
+        let (heading, panels) = root.split_vertically(30);
+        heading
+            .titled(title, ("sans-serif", 16))
             .map_err(|e| fail(&e))?;
         for (k, (area, class)) in panels
             .split_evenly((rows, columns))
             .iter()
-            .zip(&classes)
+            .zip(classes)
             .enumerate()
         {
             let mut chart = ChartBuilder::on(area)
@@ -80,7 +77,7 @@ pub fn svg(report: &DiffReport) -> Result<String, String> {
             chart
                 .draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], &BLACK.mix(0.4)))
                 .map_err(|e| fail(&e))?;
-            let points = thinned(&report.points, k);
+            let points = thinned(points, k);
             for changed in [false, true] {
                 let style = if changed {
                     RED.filled()
@@ -160,8 +157,16 @@ mod tests {
             answer("good", 0.55),
             answer("bad", 0.2),
         ];
-        let report = DiffReport::compare("a", "b", &classes, &rows, &from, &to, Default::default());
-        let svg = svg(&report).unwrap();
+        let report = crate::diff::DiffReport::compare(
+            "a",
+            "b",
+            &classes,
+            &rows,
+            &from,
+            &to,
+            Default::default(),
+        );
+        let svg = svg("a against b", &["bad", "good"], &report.points).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
         assert!(svg.contains("\np(bad)\n") && svg.contains("\np(good)\n"));
         // One changed row, one red point per class.

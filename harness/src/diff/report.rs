@@ -7,6 +7,7 @@ use std::path::Path;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
+use super::picture::{self, Point};
 use super::side::RowAnswer;
 use crate::classes::ClassOrder;
 use crate::rows::Row;
@@ -60,16 +61,6 @@ pub struct DiffReport {
     /// Every compared probability, for the picture; not in the JSON.
     #[serde(skip)]
     pub points: Vec<Point>,
-}
-
-/// One class's probability in one row, on both sides.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
-    pub class: usize,
-    pub from: f64,
-    pub to: f64,
-    /// The row's label changed.
-    pub changed: bool,
 }
 
 const FIRST_CHANGES: usize = 10;
@@ -302,7 +293,16 @@ impl DiffReport {
             std::fs::create_dir_all(dir)?;
         }
         let picture = path.with_extension("svg");
-        let svg = super::picture::svg(self).map_err(std::io::Error::other)?;
+        let classes: Vec<&str> = self
+            .largest_per_class
+            .iter()
+            .map(|c| c.class.as_str())
+            .collect();
+        let title = format!(
+            "p(from) against p(to), {} rows; red: label changed ({})",
+            self.rows, self.label_changes
+        );
+        let svg = picture::svg(&title, &classes, &self.points).map_err(std::io::Error::other)?;
         std::fs::write(&picture, svg)?;
         let name = picture
             .file_name()
