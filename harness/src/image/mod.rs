@@ -68,6 +68,10 @@ pub struct BuildOptions {
 /// Builds the static binary, then the image from the repository's Dockerfile with the
 /// prebuilt binary (nothing is pulled), then pins its timestamps.
 pub fn build(docker: &Docker, root: &Path, options: &BuildOptions) -> Result<Built, HarnessError> {
+    // One build at a time in a process: tests build the same tag from several threads, and
+    // two pins of one tag's `created` times must not interleave.
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let platform = options.platform;
     let built_binary = binary::build_for(root, platform)?;
     let binary = built_binary.path.clone();
