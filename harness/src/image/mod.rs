@@ -71,7 +71,9 @@ pub fn build(docker: &Docker, root: &Path, options: &BuildOptions) -> Result<Bui
     // One build at a time in a process: tests build the same tag from several threads, and
     // two pins of one tag's `created` times must not interleave.
     static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = BUILDING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = BUILDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let platform = options.platform;
     let built_binary = binary::build_for(root, platform)?;
     let binary = built_binary.path.clone();
