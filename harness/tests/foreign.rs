@@ -210,3 +210,28 @@ fn the_v1_route_passes_check_and_diff_in_both_modes() {
         assert_eq!(report.identical, report.values);
     }
 }
+
+/// A side that refuses every row (here: a model name the server does not serve) stops the diff
+/// in one line with the first refusal, rather than reporting every row as changed.
+#[test]
+fn a_side_that_refuses_every_row_stops_the_diff_in_one_line() {
+    let artifact = Artifact::load(&model("iris")).unwrap();
+    let config = Config {
+        host: [127, 0, 0, 1].into(),
+        port: 0,
+        ..Config::default()
+    };
+    let service = Service::launch(&config, artifact, SystemTime::now()).unwrap();
+    let mut options = v2();
+    options.foreign.model_name = Some("no-such-model".into());
+    let error = diff::run(
+        &Spec::Url(format!("http://{}", service.addr())),
+        &Spec::Artifact(model("iris")),
+        &options,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("refused every row"), "{error}");
+    assert!(error.contains("404"), "{error}");
+    assert!(!error.contains('\n'), "{error}");
+}
