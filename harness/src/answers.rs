@@ -5,20 +5,12 @@
 use serde_json::{Value, json};
 
 use crate::classes::Columns;
-use crate::client::{Client, Elements, V2Answer, infer_binary_body, infer_body};
+use crate::client::{
+    Client, Elements, V2Answer, infer_binary_body, infer_body, infer_path, v1_predict_path,
+};
 use crate::error::chain;
 use crate::protocol::{ProtocolOptions, V1Output};
 use crate::rows::{Row, Schema};
-
-/// The V2 infer path of `model`.
-pub fn v2_path(model: &str) -> String {
-    format!("/v2/models/{model}/infer")
-}
-
-/// The V1 predict path of `model`.
-pub fn v1_path(model: &str) -> String {
-    format!("/v1/models/{model}:predict")
-}
 
 /// Sends `rows` to a V2 `path`, asking for the configured outputs, as JSON or as binary tensor
 /// data.
@@ -53,7 +45,7 @@ pub fn v2(
     schema: &Schema,
     options: &ProtocolOptions,
 ) -> Result<Vec<Columns>, String> {
-    let path = v2_path(model);
+    let path = infer_path(model);
     let answer = v2_request(client, &path, rows, schema, options)?;
     if answer.status != 200 {
         return Err(format!(
@@ -109,7 +101,7 @@ pub fn v1(
     rows: &[Row],
     options: &ProtocolOptions,
 ) -> Result<Vec<Columns>, String> {
-    let path = v1_path(model);
+    let path = v1_predict_path(model);
     let answer = client
         .post_json(&path, &json!({ "instances": rows }))
         .map_err(|e| chain(&e))?;
@@ -154,6 +146,7 @@ fn text(label: &Value) -> Option<String> {
     }
 }
 
+/// Folds a multi-line text (a body, a shrunk proptest input) onto one line.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use server::contract::Limits;
-use server::contract::routes::{PREDICT, V2_INFER, route};
+use server::contract::routes::{PREDICT, V1_PREDICT, V2_INFER, route};
 use server::contract::v2::{BINARY_HEADER_LENGTH as HEADER_LENGTH, INPUT};
 
 use crate::error::HarnessError;
@@ -169,6 +169,11 @@ fn pandas(body: &mut Value, schema: &Schema) {
 /// The V2 infer path of `model`.
 pub fn infer_path(model: &str) -> String {
     route(V2_INFER).map_or_else(String::new, |r| r.path(model, ""))
+}
+
+/// The KServe V1 predict path of `model`.
+pub fn v1_predict_path(model: &str) -> String {
+    route(V1_PREDICT).map_or_else(String::new, |r| r.path(model, ""))
 }
 
 /// A keep-alive client for one base URL, e.g. `http://127.0.0.1:49153`.

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
+use crate::answers::one_line;
 use crate::checks::{Check, Status};
 
 /// The machine a report was made on.
@@ -197,11 +198,6 @@ pub fn append_step_summary(markdown: &str) -> std::io::Result<()> {
         .append(true)
         .open(summary)?;
     file.write_all(markdown.as_bytes())
-}
-
-/// Folds a multi-line detail (a shrunk proptest input, say) onto one line.
-fn one_line(detail: &str) -> String {
-    detail.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn label(status: Status) -> &'static str {

@@ -1,22 +1,21 @@
 //! Bad requests to KServe's V1 protocol: 400 for every invalid request, as KServe answers, 404
 //! for an unknown model.
 
+use crate::client::v1_predict_path;
 use serde_json::json;
 use server::InputError;
 use server::contract::errors::ApiError;
 use server::contract::fixtures::BadInput;
-use server::contract::routes::{V1_PREDICT, route};
 
 use super::{Case, Subject};
 
 pub fn cases(s: &Subject) -> Vec<BadInput> {
-    let path = |model: &str| route(V1_PREDICT).map_or_else(String::new, |r| r.path(model, ""));
-    let predict = path(s.oracle.name());
+    let predict = v1_predict_path(s.oracle.name());
     let width = s.width;
     let case = |name| Case::v1(name).post(&predict);
     let mut cases = vec![
         Case::v1("v1 unknown model")
-            .post(&path("no-such-model"))
+            .post(&v1_predict_path("no-such-model"))
             .json(json!({"instances": [s.row]}))
             .refused(s.not_served("no-such-model", None)),
         Case::v1("v1 unknown model status")

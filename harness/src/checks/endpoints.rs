@@ -158,8 +158,7 @@ fn v1_predictions(path: &str, body: &Value, oracle: &Artifact, rows: &[Row]) -> 
 fn examples_are_accepted(client: &Client, oracle: &Artifact, doc: &Value) -> Result<(), String> {
     let schemas = &doc["components"]["schemas"];
     let infer = crate::client::infer_path(oracle.name());
-    let v1 = server::contract::routes::route(server::contract::routes::V1_PREDICT)
-        .map_or_else(String::new, |r| r.path(oracle.name(), ""));
+    let v1 = crate::client::v1_predict_path(oracle.name());
     for (path, example) in [
         (PREDICT, &schemas["PredictRequest"]["example"]),
         (infer.as_str(), &schemas["V2InferRequest"]["example"]),

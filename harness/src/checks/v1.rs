@@ -17,7 +17,7 @@ use server::Artifact;
 
 use crate::answers::{self, one_line};
 use crate::checks::{Check, Foreign, Passed, Verdict, ensure, v2, why};
-use crate::client::Client;
+use crate::client::{Client, v1_predict_path};
 use crate::protocol::{ProtocolOptions, V1Output};
 use crate::rows::Schema;
 
@@ -78,7 +78,7 @@ fn model_ready(client: &Client, name: &str) -> Verdict {
 }
 
 fn bad_request(client: &Client, name: &str) -> Verdict {
-    let path = answers::v1_path(name);
+    let path = v1_predict_path(name);
     let answer = client
         .send(
             "POST",
@@ -110,7 +110,7 @@ fn bad_request(client: &Client, name: &str) -> Verdict {
 
 fn unknown_model(client: &Client, oracle: &Artifact) -> Verdict {
     let rows = Schema::of(oracle).within(1, 3);
-    let path = answers::v1_path("no-such-model-here");
+    let path = v1_predict_path("no-such-model-here");
     let answer = client
         .post_json(&path, &json!({ "instances": rows }))
         .map_err(why)?;
