@@ -4,6 +4,7 @@
 pub mod bad_input;
 pub mod cold_start;
 pub mod endpoints;
+pub mod foreign;
 pub mod image;
 pub mod lifecycle;
 pub mod limits;

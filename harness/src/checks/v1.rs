@@ -16,7 +16,8 @@ use serde_json::json;
 use server::Artifact;
 
 use crate::answers::{self, one_line};
-use crate::checks::{Check, Foreign, Passed, Verdict, ensure, v2, why};
+use crate::checks::{Check, Foreign, Passed, Verdict, ensure, foreign, why};
+use crate::classes::ClassOrder;
 use crate::client::{Client, v1_predict_path};
 use crate::protocol::{ProtocolOptions, V1Output};
 use crate::rows::Schema;
@@ -114,15 +115,7 @@ fn unknown_model(client: &Client, oracle: &Artifact) -> Verdict {
     let answer = client
         .post_json(&path, &json!({ "instances": rows }))
         .map_err(why)?;
-    ensure!(
-        (400..500).contains(&answer.status),
-        "predict on an unknown model answered {}: {}",
-        answer.status,
-        one_line(&answer.body)
-    );
-    let finding = (answer.status != 404)
-        .then(|| format!("an unknown model answered {}, not 404", answer.status));
-    Ok(Passed::new(format!("refused with {}", answer.status)).finding(finding))
+    foreign::unknown_model_refused(answer.status, &answer.body)
 }
 
 fn parity(
@@ -130,28 +123,17 @@ fn parity(
     oracle: &Artifact,
     name: &str,
     options: &ProtocolOptions,
-) -> (Verdict, Option<crate::classes::ClassOrder>) {
-    let rows = Schema::of(oracle).within(options.rows, 11);
-    let answers = rows
-        .chunks(50)
-        .map(|batch| answers::v1(client, name, batch, options))
-        .collect::<Result<Vec<_>, _>>()
-        .map(|batches| batches.concat());
-    match answers {
-        Ok(answers) => {
-            let (verdict, order) = v2::compare(oracle, &rows, &answers, options);
-            let asked = match options.v1_output {
-                V1Output::Labels => "labels",
-                V1Output::Probabilities => "probabilities",
-            };
-            (
-                verdict.map(|p| Passed {
-                    detail: format!("{} ({asked} asked)", p.detail),
-                    ..p
-                }),
-                order,
-            )
-        }
-        Err(why) => (Err(why), None),
-    }
+) -> (Verdict, Option<ClassOrder>) {
+    let asked = match options.v1_output {
+        V1Output::Labels => "labels",
+        V1Output::Probabilities => "probabilities",
+    };
+    let (verdict, order) = foreign::parity(oracle, options, |batch| {
+        answers::v1(client, name, batch, options)
+    });
+    let verdict = verdict.map(|p| Passed {
+        detail: format!("{} ({asked} asked)", p.detail),
+        ..p
+    });
+    (verdict, order)
 }
