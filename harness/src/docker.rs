@@ -127,7 +127,8 @@ impl Docker {
             )
             .map_err(fail)?;
         match progress.iter().find_map(|p| p.error_detail.as_ref()) {
-            Some(detail) => Err(HarnessError::Load {
+            Some(detail) => Err(HarnessError::BuildRefused {
+                image: reference.to_owned(),
                 detail: detail.message.clone().unwrap_or_default(),
             }),
             None => Ok(()),

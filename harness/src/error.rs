@@ -22,6 +22,9 @@ pub enum HarnessError {
         #[source]
         source: bollard::errors::Error,
     },
+    /// The engine refused a build, with its reason.
+    #[error("image {image}: the build failed: {detail}")]
+    BuildRefused { image: String, detail: String },
     /// The engine refused to load an image archive.
     #[error("docker: load: {detail}")]
     Load { detail: String },
