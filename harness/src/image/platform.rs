@@ -114,17 +114,14 @@ pub fn toolchain(root: &Path, platform: Platform) -> Result<Toolchain, HarnessEr
         .map_or_else(|| root.join("target"), |dir| root.join(dir));
     let native = Platform::host() == Some(platform);
     let linker = (!native).then(|| platform.cross_linker().to_owned());
-    let pinned = rustc_version(root, None);
     if native || has_target(root, None, platform) {
+        let version = rustc_version(root, None).unwrap_or_default();
         return Ok(Toolchain {
             cargo,
             rustc: None,
             linker,
             target_dir,
-            describe: format!(
-                "{} (pinned, rust-toolchain.toml)",
-                pinned.unwrap_or_default()
-            ),
+            describe: format!("{version} (pinned, rust-toolchain.toml)"),
         });
     }
     let debian = Path::new(DEBIAN_RUSTC);
